@@ -1,0 +1,226 @@
+"""The one place where aiohttp meets the rest of the package.
+
+- ``new_session`` builds a session whose DNS resolver enforces the URL policy, so a host that
+  resolves to a private or loopback address is refused at connect time, redirects included.
+- ``open_url`` follows redirects by hand, checking every hop's scheme and literal address.
+- ``map_aiohttp_errors`` translates aiohttp and asyncio errors into ``errors.FetchError``
+  subclasses (``raise ... from exc``), so nothing above this module sees aiohttp's own types.
+- ``retrying`` builds the tenacity loop from options, retrying on the error's ``retryable`` flag
+  and honouring ``Retry-After``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import socket
+import time
+from collections.abc import AsyncIterator, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
+from typing import Any
+from urllib.parse import urljoin
+
+import aiohttp
+from aiohttp.abc import AbstractResolver, ResolveResult
+from aiohttp.resolver import DefaultResolver
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_exponential_jitter,
+)
+
+from .errors import (
+    FetchError,
+    HTTPStatusError,
+    IncompleteDownload,
+    NetworkError,
+    PolicyRefused,
+    SignatureExpired,
+    SoraBrowserError,
+)
+from .models import Cookie
+from .urls import UrlPolicy
+
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+MAX_REDIRECTS = 10
+
+
+class PolicyResolver(AbstractResolver):
+    """Resolve names, then drop the run if any address is one the policy refuses."""
+
+    def __init__(self, policy: UrlPolicy) -> None:
+        self._policy = policy
+        self._inner = DefaultResolver()
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        results = await self._inner.resolve(host, port, family)
+        for result in results:
+            self._policy.check_address(host, result["host"])
+        return results
+
+    async def close(self) -> None:
+        await self._inner.close()
+
+
+def new_session(
+    *,
+    policy: UrlPolicy,
+    user_agent: str,
+    timeout: aiohttp.ClientTimeout,
+    cookies: tuple[Cookie, ...] = (),
+    limit: int = 16,
+) -> aiohttp.ClientSession:
+    connector = aiohttp.TCPConnector(resolver=PolicyResolver(policy), limit=limit)
+    jar = aiohttp.CookieJar(unsafe=True)
+    session = aiohttp.ClientSession(
+        connector=connector,
+        timeout=timeout,
+        headers={"User-Agent": user_agent, "Accept-Language": "en-US,en;q=0.9"},
+        cookie_jar=jar,
+        auto_decompress=True,
+    )
+    add_cookies(session, cookies)
+    return session
+
+
+def add_cookies(session: aiohttp.ClientSession, cookies: tuple[Cookie, ...]) -> None:
+    from http.cookies import SimpleCookie
+
+    from yarl import URL
+
+    for cookie in cookies:
+        morsel_jar: SimpleCookie = SimpleCookie()
+        morsel_jar[cookie.name] = cookie.value
+        morsel_jar[cookie.name]["domain"] = cookie.domain
+        morsel_jar[cookie.name]["path"] = cookie.path or "/"
+        host = cookie.domain.lstrip(".")
+        session.cookie_jar.update_cookies(morsel_jar, URL.build(scheme="https", host=host))
+
+
+@contextmanager
+def map_aiohttp_errors(url: str) -> Iterator[None]:
+    """Translate aiohttp/asyncio failures into this package's errors."""
+    try:
+        yield
+    except SoraBrowserError:
+        raise
+    except (TimeoutError, asyncio.TimeoutError) as exc:
+        raise NetworkError(f"Timed out talking to {_host(url)}", url=url) from exc
+    except aiohttp.ClientPayloadError as exc:
+        raise IncompleteDownload(f"Connection to {_host(url)} broke mid-body", url=url) from exc
+    except aiohttp.TooManyRedirects as exc:
+        raise FetchError(f"Too many redirects from {_host(url)}", url=url) from exc
+    except aiohttp.InvalidURL as exc:
+        raise PolicyRefused(f"Invalid URL: {url}") from exc
+    except aiohttp.ClientResponseError as exc:
+        raise HTTPStatusError(
+            f"HTTP {exc.status} from {_host(url)}", status=exc.status, url=url
+        ) from exc
+    except (aiohttp.ClientError, ConnectionError) as exc:
+        raise NetworkError(f"Network error talking to {_host(url)}: {_describe(exc)}", url=url) from exc
+
+
+def _host(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    return urlsplit(url).netloc or url
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0][:200] if text else type(exc).__name__
+
+
+@asynccontextmanager
+async def open_url(
+    session: aiohttp.ClientSession,
+    url: str,
+    *,
+    policy: UrlPolicy,
+    headers: Mapping[str, str] | None = None,
+    what: str = "media URL",
+    **kwargs: Any,
+) -> AsyncIterator[aiohttp.ClientResponse]:
+    """GET ``url``, following redirects by hand so the policy sees every hop."""
+    current = url
+    for _ in range(MAX_REDIRECTS + 1):
+        policy.check_url(current, what=what)
+        with map_aiohttp_errors(current):
+            response = await session.get(
+                current, headers=headers, allow_redirects=False, **kwargs
+            )
+        if response.status in REDIRECT_STATUSES and "Location" in response.headers:
+            response.release()
+            current = urljoin(current, response.headers["Location"])
+            continue
+        try:
+            with map_aiohttp_errors(current):
+                yield response
+        finally:
+            response.release()
+        return
+    raise FetchError(f"Too many redirects starting at {url}", url=url)
+
+
+def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header (delta-seconds or an HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        moment = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, moment.timestamp() - (now if now is not None else time.time()))
+
+
+def status_error(response: aiohttp.ClientResponse, body: str = "") -> HTTPStatusError:
+    """The right error for a non-success answer; ``body`` is a short peek at it."""
+    url = str(response.url)
+    if response.status == 403 and "AuthenticationFailed" in body:
+        return SignatureExpired(
+            "The signed video URL has expired or was altered (403 AuthenticationFailed)",
+            url=url,
+        )
+    reason = response.reason or ""
+    return HTTPStatusError(
+        f"HTTP {response.status} {reason}".rstrip() + f" from {_host(url)}",
+        status=response.status,
+        url=url,
+        retry_after=parse_retry_after(response.headers.get("Retry-After")),
+    )
+
+
+def _is_retryable(exc: BaseException) -> bool:
+    return isinstance(exc, SoraBrowserError) and exc.retryable
+
+
+class _WaitRetryAfter:
+    """Exponential backoff with jitter, unless the server said how long to wait."""
+
+    def __init__(self, initial: float, maximum: float) -> None:
+        self._backoff = wait_exponential_jitter(initial=initial, max=maximum, jitter=initial)
+        self._maximum = maximum
+
+    def __call__(self, state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        retry_after = getattr(exc, "retry_after", None)
+        if isinstance(retry_after, float | int):
+            return min(float(retry_after), self._maximum)
+        return float(self._backoff(state))
+
+
+def retrying(*, retries: int, initial: float, maximum: float) -> AsyncRetrying:
+    """A tenacity loop: ``retries`` extra attempts on retryable errors, then re-raise."""
+    return AsyncRetrying(
+        stop=stop_after_attempt(retries + 1),
+        wait=_WaitRetryAfter(initial, maximum),
+        retry=retry_if_exception(_is_retryable),
+        reraise=True,
+    )

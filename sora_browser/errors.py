@@ -1,0 +1,166 @@
+"""One exception tree for sora-browser.
+
+Every error knows whether a retry can help (``retryable``) and which CLI exit code it maps to
+(``exit_code``), so callers never need an if-chain to classify failures::
+
+    SoraBrowserError                      (Exception)
+    ├── BadInput                          (+ ValueError)        exit 2
+    │   ├── InvalidShareURL               malformed or unsupported link
+    │   └── PolicyRefused                 host or address refused by the URL policy
+    ├── NoVideoFound                      (+ ValueError)        exit 3
+    │   ├── PageGone                      404/410, "no longer available"
+    │   ├── LoginRequired                 login wall
+    │   ├── ChallengeRequired             Cloudflare challenge (try --browser)
+    │   └── BrowserUnavailable            no Chromium to fall back to
+    ├── FetchError                        (+ aiohttp.ClientError) exit 4
+    │   ├── NetworkError                  connection reset, DNS, timeout (retryable)
+    │   ├── HTTPStatusError               non-2xx answer (5xx/408/429 retryable)
+    │   │   └── SignatureExpired          403 AuthenticationFailed / ``se`` in the past
+    │   ├── IncompleteDownload            fewer bytes than announced (retryable)
+    │   └── NotAVideo                     HTML or text where an MP4 should be
+    └── LocalFileError                    (+ OSError)           exit 5
+        └── DownloadLocked                another process owns the output path
+
+The extra bases keep callers of the original design working: invalid links and "Could not find
+MP4 URL in Sora share page" are ``ValueError``; HTTP failures are ``aiohttp.ClientError``;
+file errors are ``OSError``.
+"""
+
+from __future__ import annotations
+
+import errno
+
+import aiohttp
+
+
+class SoraBrowserError(Exception):
+    """Base of every error this package raises on purpose."""
+
+    exit_code: int = 1
+    retryable: bool = False
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class BadInput(SoraBrowserError, ValueError):
+    """Something the caller gave cannot be used: a link, an option, a cookies file."""
+
+    exit_code = 2
+
+
+class InvalidShareURL(BadInput):
+    """The share link is malformed or not a Sora share link."""
+
+
+class PolicyRefused(BadInput):
+    """A URL that the host/address policy refuses."""
+
+
+class NoVideoFound(SoraBrowserError, ValueError):
+    """The page was fetched but no usable MP4 URL could be found."""
+
+    exit_code = 3
+
+
+class PageGone(NoVideoFound):
+    """The share page answered 404/410 or says the video is no longer available."""
+
+
+class LoginRequired(NoVideoFound):
+    """The share page shows a login wall instead of the video."""
+
+
+class ChallengeRequired(NoVideoFound):
+    """A bot challenge (Cloudflare "Just a moment...") blocked plain HTTP."""
+
+
+class BrowserUnavailable(NoVideoFound):
+    """The page needs a browser but no usable Chromium was found."""
+
+
+class FetchError(SoraBrowserError, aiohttp.ClientError):
+    """An HTTP exchange failed (resolving the page or downloading the video)."""
+
+    exit_code = 4
+
+    def __init__(self, message: str, *, url: str | None = None) -> None:
+        super().__init__(message)
+        self.url = url
+
+
+class NetworkError(FetchError):
+    """Connection refused/reset, DNS failure, timeout: worth another try."""
+
+    retryable = True
+
+
+class HTTPStatusError(FetchError):
+    """The server answered with a status that is not success."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int,
+        url: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message, url=url)
+        self.status = status
+        self.retry_after = retry_after
+        self.retryable = status in (408, 429) or status >= 500
+
+
+class SignatureExpired(HTTPStatusError):
+    """The signed CDN URL expired (Azure SAS ``AuthenticationFailed`` or ``se`` in the past)."""
+
+    def __init__(self, message: str, *, url: str | None = None, status: int = 403) -> None:
+        super().__init__(message, status=status, url=url)
+        self.retryable = False
+
+
+class IncompleteDownload(FetchError):
+    """The connection ended before the announced number of bytes arrived."""
+
+    retryable = True
+
+
+class NotAVideo(FetchError):
+    """The body is not an MP4 (an HTML error page, a JSON error, ...)."""
+
+
+class LocalFileError(SoraBrowserError, OSError):
+    """Writing the output failed: disk full, permission denied, read-only file system."""
+
+    exit_code = 5
+
+    def __init__(self, message: str, *, errno_: int | None = None, path: str | None = None) -> None:
+        SoraBrowserError.__init__(self, message)
+        self.errno = errno_
+        self.filename = path
+
+    @classmethod
+    def from_oserror(cls, exc: OSError, what: str) -> LocalFileError:
+        """Describe ``exc`` in one line, naming the common causes plainly."""
+        reasons = {
+            errno.ENOSPC: "no space left on device",
+            errno.EDQUOT: "disk quota exceeded",
+            errno.EACCES: "permission denied",
+            errno.EPERM: "operation not permitted",
+            errno.EROFS: "read-only file system",
+            errno.ENOENT: "no such directory",
+            errno.EISDIR: "is a directory",
+        }
+        reason = reasons.get(exc.errno or 0, exc.strerror or str(exc))
+        path = exc.filename if isinstance(exc.filename, str) else None
+        where = f": {path}" if path else ""
+        return cls(f"Cannot {what} ({reason}){where}", errno_=exc.errno, path=path)
+
+
+class DownloadLocked(LocalFileError):
+    """Another process is downloading to the same output path."""

@@ -1,0 +1,91 @@
+"""Frozen option objects. The library never reads the environment; the CLI builds these."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+Mode = Literal["auto", "static", "browser"]
+MODES: tuple[Mode, ...] = ("auto", "static", "browser")
+
+# A current desktop Chrome on Linux: Sora's edge serves the full page to browsers and may
+# challenge obvious bots, so a plain "python-aiohttp" agent would fare worse.
+DEFAULT_USER_AGENT = (
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/156.0.0.0 Safari/537.36"
+)
+MiB = 1024 * 1024
+
+
+def _normalise_hosts(hosts: frozenset[str]) -> frozenset[str]:
+    return frozenset(h.strip().lower().rstrip(".") for h in hosts if h.strip())
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ResolveOptions:
+    """How a share link becomes a direct MP4 URL."""
+
+    mode: Mode = "auto"
+    allow_hosts: frozenset[str] = field(default_factory=frozenset)
+    timeout: float = 30.0
+    retries: int = 3
+    user_agent: str = DEFAULT_USER_AGENT
+    cookies_file: Path | None = None
+    har_path: Path | None = None
+    record_har_path: Path | None = None
+    chromium_path: Path | None = None
+    max_page_bytes: int = 8 * MiB
+    browser_pages: int = 4
+
+    def __post_init__(self) -> None:
+        if self.mode not in MODES:
+            raise ValueError(f"mode must be one of {', '.join(MODES)}, not {self.mode!r}")
+        if self.timeout <= 0:
+            raise ValueError("timeout must be positive")
+        if self.retries < 0:
+            raise ValueError("retries must be zero or more")
+        if self.max_page_bytes < 1024:
+            raise ValueError("max_page_bytes must be at least 1024")
+        if self.browser_pages < 1:
+            raise ValueError("browser_pages must be at least 1")
+        object.__setattr__(self, "allow_hosts", _normalise_hosts(frozenset(self.allow_hosts)))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DownloadOptions:
+    """How a direct MP4 URL becomes a verified file on disk."""
+
+    allow_hosts: frozenset[str] = field(default_factory=frozenset)
+    connect_timeout: float = 15.0
+    read_timeout: float = 60.0
+    total_timeout: float = 300.0
+    retries: int = 5
+    backoff_initial: float = 0.5
+    backoff_max: float = 30.0
+    chunk_size: int = 1 * MiB
+    connections: int = 1
+    """Parallel range connections; 0 picks automatically for large files."""
+    limit_rate: float | None = None
+    """Cap on total bytes per second, or None for no cap."""
+    max_reresolve: int = 2
+    """How often an expired signature may be refreshed from the share link."""
+    user_agent: str = DEFAULT_USER_AGENT
+    cookies_file: Path | None = None
+    verify_video: bool = True
+
+    def __post_init__(self) -> None:
+        for name in ("connect_timeout", "read_timeout", "total_timeout"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name} must be positive")
+        if self.retries < 0:
+            raise ValueError("retries must be zero or more")
+        if self.chunk_size < 4096:
+            raise ValueError("chunk_size must be at least 4096")
+        if not 0 <= self.connections <= 32:
+            raise ValueError("connections must be between 0 (auto) and 32")
+        if self.limit_rate is not None and self.limit_rate <= 0:
+            raise ValueError("limit_rate must be positive")
+        if self.max_reresolve < 0:
+            raise ValueError("max_reresolve must be zero or more")
+        object.__setattr__(self, "allow_hosts", _normalise_hosts(frozenset(self.allow_hosts)))

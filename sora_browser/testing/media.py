@@ -1,0 +1,170 @@
+"""Fake media for the fixture site: deterministic MP4-like bodies and Azure-SAS-like signed URLs.
+
+Real Sora media URLs (DESIGN.md) look like
+``https://videos.openai.com/az/files/<uuid>%2Fraw?se=...&sp=r&sv=...&sr=b&sig=...`` (Sora 2) and
+``https://videos.openai.com/vg-assets/assets%2Ftask_...%2Fvideos%2F00000%2Fsrc.mp4?st=...&se=...``
+(Sora 1). The fixture CDN serves the same shapes; ``sig`` is an HMAC over the path and ``se`` so
+an altered or expired URL gets the real CDN's ``403 AuthenticationFailed`` answer.
+
+Fixture pages are templates. ``render_template`` expands:
+  ``{{site}}``                 the site origin (``http://127.0.0.1:PORT``)
+  ``{{media:NAME}}``           a freshly signed URL for video NAME, raw
+  ``{{media:NAME|html}}``      ... with ``&`` as ``&amp;`` (inside attributes)
+  ``{{media:NAME|js}}``        ... with ``&`` as ``\\u0026`` and ``/`` as ``\\/`` (JSON in scripts)
+  ``{{media:NAME|u002f}}``     ... with ``&`` as ``\\u0026`` and ``/`` as ``\\u002F``
+  ``{{media:NAME|jsjs}}``      ... escaped twice (JSON inside a JS string inside JSON)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import random
+import re
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from urllib.parse import parse_qs, quote, urlencode, urlsplit
+
+DEFAULT_SECRET = b"sora-browser-fixture-cdn"
+SAS_VERSION = "2024-08-04"
+
+
+@dataclass(frozen=True, slots=True)
+class FakeVideo:
+    name: str
+    size: int
+    style: str = "az"
+    """``az`` (Sora 2, ``.../raw``) or ``vg`` (Sora 1, ``.../src.mp4``)."""
+    content_type: str = "video/mp4"
+
+    @property
+    def path(self) -> str:
+        token = uuid.uuid5(uuid.NAMESPACE_URL, self.name)
+        if self.style == "vg":
+            task = f"task_{token.hex[:26]}"
+            return "/vg-assets/" + quote(f"assets/{task}/videos/00000/{self.name}.mp4", safe="")
+        return "/az/files/" + quote(f"{token}/raw", safe="")
+
+
+# Videos the fixture CDN knows. Sizes are small so tests are quick; benchmarks register their own.
+VIDEOS: dict[str, FakeVideo] = {
+    v.name: v
+    for v in (
+        FakeVideo("source", 2 * 1024 * 1024 + 12345),
+        FakeVideo("source_wm", 2 * 1024 * 1024 + 777),
+        FakeVideo("md", 1024 * 1024 + 5),
+        FakeVideo("ld", 512 * 1024 + 9),
+        FakeVideo("sora1", 1536 * 1024 + 3, style="vg"),
+        FakeVideo("thumbnail", 40 * 1024, content_type="image/jpeg"),
+        FakeVideo("gif", 60 * 1024, content_type="image/gif"),
+    )
+}
+
+
+def mp4_header(size: int) -> bytes:
+    """A minimal ISO-BMFF start: an ``ftyp`` box, then an ``mdat`` box covering the rest."""
+    ftyp = b"\x00\x00\x00\x20ftypisom\x00\x00\x02\x00isomiso2avc1mp41"
+    mdat_size = max(size - len(ftyp), 8)
+    return ftyp + mdat_size.to_bytes(4, "big") + b"mdat"
+
+
+def video_bytes(video: FakeVideo, start: int = 0, end: int | None = None) -> bytes:
+    """Bytes ``[start, end)`` of the deterministic body of ``video``."""
+    full = _full_body(video.name, video.size, video.content_type)
+    return full[start : video.size if end is None else end]
+
+
+_BODY_CACHE: dict[tuple[str, int], bytes] = {}
+
+
+def _full_body(name: str, size: int, content_type: str) -> bytes:
+    key = (name, size)
+    if key not in _BODY_CACHE:
+        head = mp4_header(size) if content_type == "video/mp4" else b"\xff\xd8\xff\xe0"
+        rest = random.Random(name).randbytes(max(size - len(head), 0))
+        _BODY_CACHE[key] = (head + rest)[:size]
+    return _BODY_CACHE[key]
+
+
+def sha256_of(video: FakeVideo) -> str:
+    return hashlib.sha256(video_bytes(video)).hexdigest()
+
+
+def _signature(path: str, expiry: str, secret: bytes) -> str:
+    return hmac.new(secret, f"{path}\n{expiry}".encode(), hashlib.sha256).hexdigest()[:43]
+
+
+def signed_url(
+    base: str,
+    video: FakeVideo,
+    *,
+    expires_at: datetime | None = None,
+    secret: bytes = DEFAULT_SECRET,
+) -> str:
+    """A CDN URL for ``video`` with an Azure-SAS-like query."""
+    now = datetime.now(tz=UTC)
+    expiry = (expires_at or now + timedelta(days=3)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    start = (now - timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    query = {"st": start, "se": expiry, "sp": "r", "sv": SAS_VERSION, "sr": "b"}
+    query["sig"] = _signature(video.path, expiry, secret)
+    if video.style == "az":
+        del query["st"]
+    return base.rstrip("/") + video.path + "?" + urlencode(query)
+
+
+def check_signature(
+    raw_path: str, query: str, *, secret: bytes = DEFAULT_SECRET, now: datetime | None = None
+) -> str:
+    """``"ok"``, ``"expired"`` or ``"invalid"`` for a request's raw path and query."""
+    params = parse_qs(query)
+    expiry = params.get("se", [""])[0]
+    sig = params.get("sig", [""])[0]
+    if not expiry or not hmac.compare_digest(sig, _signature(raw_path, expiry, secret)):
+        return "invalid"
+    moment = datetime.strptime(expiry, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    return "ok" if moment > (now or datetime.now(tz=UTC)) else "expired"
+
+
+AUTH_FAILED_BODY = (
+    '<?xml version="1.0" encoding="utf-8"?><Error><Code>AuthenticationFailed</Code>'
+    "<Message>Server failed to authenticate the request. Make sure the value of Authorization "
+    "header is formed correctly including the signature.</Message></Error>"
+)
+
+_ESCAPES: dict[str, Callable[[str], str]] = {
+    "raw": lambda u: u,
+    "html": lambda u: u.replace("&", "&amp;"),
+    "js": lambda u: u.replace("&", "\\u0026").replace("/", "\\/"),
+    "u002f": lambda u: u.replace("&", "\\u0026").replace("/", "\\u002F"),
+    "jsjs": lambda u: u.replace("&", "\\\\u0026").replace("/", "\\\\/"),
+}
+_PLACEHOLDER = re.compile(r"\{\{(site|media:([A-Za-z0-9_]+)(?:\|([a-z0-9]+))?)\}\}")
+
+
+def render_template(
+    text: str,
+    *,
+    site: str,
+    media_base: str,
+    secret: bytes = DEFAULT_SECRET,
+    expires_at: datetime | None = None,
+    videos: dict[str, FakeVideo] | None = None,
+) -> str:
+    """Expand ``{{site}}`` and ``{{media:NAME|ESC}}`` placeholders (module docstring)."""
+    known = videos if videos is not None else VIDEOS
+
+    def expand(match: re.Match[str]) -> str:
+        if match.group(1) == "site":
+            return site
+        video = known[match.group(2)]
+        url = signed_url(media_base, video, expires_at=expires_at, secret=secret)
+        return _ESCAPES[match.group(3) or "raw"](url)
+
+    return _PLACEHOLDER.sub(expand, text)
+
+
+def media_path_of(url: str) -> str:
+    """The raw (still percent-encoded) path of a media URL."""
+    return urlsplit(url).path

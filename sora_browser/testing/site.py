@@ -1,0 +1,125 @@
+"""One aiohttp server on loopback that plays both Sora's share pages and its video CDN.
+
+Pages (``pages.py``) are templates under ``fixtures/pages`` rendered with freshly signed media
+URLs; the CDN (``cdn.py``) serves ``/az/files/...`` and ``/vg-assets/...`` with Range support,
+Azure-SAS-like signature checks and scripted faults. Counters record what was served so tests
+can assert, for example, that a resume did not fetch bytes twice.
+
+Run it by hand with ``python -m sora_browser.testing.site [--port N]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import collections
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+
+from aiohttp import web
+
+from .media import DEFAULT_SECRET, VIDEOS, FakeVideo
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+FIXTURES_DIR = REPO_ROOT / "fixtures"
+
+
+@dataclass
+class SiteStats:
+    """What the site served; tests read it, ``reset()`` clears it."""
+
+    bytes_served: collections.Counter[str] = field(default_factory=collections.Counter)
+    requests: list[tuple[str, str, dict[str, str]]] = field(default_factory=list)
+
+    def reset(self) -> None:
+        self.bytes_served.clear()
+        self.requests.clear()
+
+    def total_bytes(self, name: str | None = None) -> int:
+        if name is None:
+            return sum(self.bytes_served.values())
+        return self.bytes_served[name]
+
+
+class FixtureSite:
+    """Start with ``async with FixtureSite() as site:``; ``site.url`` is its origin."""
+
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        fixtures_dir: Path = FIXTURES_DIR,
+        secret: bytes = DEFAULT_SECRET,
+        videos: dict[str, FakeVideo] | None = None,
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.fixtures_dir = fixtures_dir
+        self.secret = secret
+        self.videos: dict[str, FakeVideo] = dict(VIDEOS if videos is None else videos)
+        self.stats = SiteStats()
+        self.app = web.Application()
+        self.app["site"] = self
+        self._runner: web.AppRunner | None = None
+        from . import cdn, pages
+
+        pages.add_routes(self)
+        cdn.add_routes(self)
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    async def start(self) -> None:
+        self._runner = web.AppRunner(self.app, access_log=None, shutdown_timeout=1.0)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self.port, reuse_address=True)
+        await site.start()
+        server = site._server
+        if self.port == 0 and server is not None:
+            sockets = getattr(server, "sockets", None) or []
+            self.port = sockets[0].getsockname()[1]
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> FixtureSite:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+
+async def _serve(host: str, port: int) -> None:
+    from .pages import share_urls
+
+    async with FixtureSite(host=host, port=port) as site:
+        print(f"fixture site on {site.url}", flush=True)
+        for name, url in share_urls(site).items():
+            print(f"  {name}: {url}", flush=True)
+        await asyncio.Event().wait()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8765)
+    args = parser.parse_args()
+    try:
+        asyncio.run(_serve(args.host, args.port))
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    main()

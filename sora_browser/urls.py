@@ -1,0 +1,149 @@
+"""Share-link validation and the URL policy (DESIGN.md, "Policy").
+
+Share links: http(s), hosts ``sora.chatgpt.com`` / ``sora.com`` (and ``www.``) plus hosts the
+caller allows, paths ``/p/``, ``/g/``, ``/d/``, ``/t/`` or ``/share/`` followed by an opaque id.
+Media URLs: http(s) only, and never a loopback, private, link-local or otherwise non-public
+address unless the host is explicitly allowed.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from urllib.parse import parse_qs, unquote, urlsplit, urlunsplit
+
+from .errors import InvalidShareURL, PolicyRefused
+
+SHARE_HOSTS = frozenset({"sora.chatgpt.com", "sora.com"})
+SHARE_KINDS = ("p", "g", "d", "t", "share")
+# Ids are opaque tokens; this only keeps out path tricks and empty ids.
+_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
+_SCHEMELESS_RE = re.compile(r"^(?:www\.)?[a-z0-9.-]+\.[a-z]{2,}(?::\d+)?/", re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True)
+class ShareLink:
+    url: str
+    """Normalised: https for the public hosts, no fragment, no trailing slash."""
+    host: str
+    kind: str
+    share_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class UrlPolicy:
+    """Which hosts and addresses may be contacted."""
+
+    allow_hosts: frozenset[str] = field(default_factory=frozenset)
+
+    def host_allowed(self, host: str) -> bool:
+        host = host.lower().rstrip(".").strip("[]")
+        return host in self.allow_hosts
+
+    def check_share_host(self, host: str) -> None:
+        bare = host[4:] if host.startswith("www.") else host
+        if bare not in SHARE_HOSTS and not self.host_allowed(host):
+            raise PolicyRefused(
+                f"Not a Sora share link host: {host} (expected sora.chatgpt.com or sora.com;"
+                " use --allow-host to add one)"
+            )
+
+    def check_url(self, url: str, *, what: str = "media URL") -> None:
+        """Refuse a URL by scheme, or by a literal address that is not public."""
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https"):
+            raise PolicyRefused(f"Refused {what} with scheme {parts.scheme or 'none'!r}: {url}")
+        host = (parts.hostname or "").lower()
+        if not host:
+            raise PolicyRefused(f"Refused {what} without a host: {url}")
+        if self.host_allowed(host):
+            return
+        if host == "localhost" or host.endswith(".localhost"):
+            raise PolicyRefused(f"Refused {what} on a loopback host: {url}")
+        try:
+            address = ipaddress.ip_address(host)
+        except ValueError:
+            return  # a name: its addresses are checked when it is resolved
+        if not is_public_address(address):
+            raise PolicyRefused(f"Refused {what} on a non-public address {host}: {url}")
+
+    def check_address(self, host: str, address: str) -> None:
+        """Refuse a resolved address that is not public, unless ``host`` is allowed."""
+        if self.host_allowed(host) or self.host_allowed(address):
+            return
+        if not is_public_address(ipaddress.ip_address(address.split("%", 1)[0])):
+            raise PolicyRefused(f"Refused {host}: it resolves to non-public address {address}")
+
+
+def is_public_address(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return address.is_global and not address.is_multicast
+
+
+def parse_share_url(raw: str, *, policy: UrlPolicy | None = None) -> ShareLink:
+    """Validate and normalise a share link, or raise ``InvalidShareURL``/``PolicyRefused``."""
+    policy = policy or UrlPolicy()
+    text = raw.strip()
+    if not text:
+        raise InvalidShareURL("Empty share URL")
+    if "://" not in text and _SCHEMELESS_RE.match(text):
+        text = "https://" + text
+    parts = urlsplit(text)
+    if parts.scheme.lower() not in ("http", "https"):
+        raise InvalidShareURL(f"Not a Sora share link (need http or https): {raw}")
+    host = (parts.hostname or "").lower().rstrip(".")
+    if not host:
+        raise InvalidShareURL(f"Not a Sora share link (no host): {raw}")
+    policy.check_share_host(host)
+    kind, share_id = _split_share_path(parts.path, raw)
+    public = host.removeprefix("www.") in SHARE_HOSTS and not policy.host_allowed(host)
+    scheme = "https" if public else parts.scheme.lower()
+    netloc = host if parts.port is None else f"{host}:{parts.port}"
+    query = _keep_query(parts.query)
+    url = urlunsplit((scheme, netloc, f"/{kind}/{share_id}", query, ""))
+    return ShareLink(url=url, host=host, kind=kind, share_id=share_id)
+
+
+def _split_share_path(path: str, raw: str) -> tuple[str, str]:
+    segments = [s for s in unquote(path).split("/") if s]
+    if len(segments) != 2 or segments[0] not in SHARE_KINDS:
+        raise InvalidShareURL(
+            f"Unsupported Sora URL (expected /p/, /g/, /d/, /t/ or /share/ and an id): {raw}"
+        )
+    kind, share_id = segments
+    if not _ID_RE.match(share_id):
+        raise InvalidShareURL(f"Malformed share id {share_id!r} in {raw}")
+    return kind, share_id
+
+
+def _keep_query(query: str) -> str:
+    # `psh` is the Sora 2 share token: keep it, it may be what makes the post visible.
+    # Tracking parameters (utm_*, ...) are dropped so the same link normalises the same way.
+    kept = [p for p in query.split("&") if p.split("=", 1)[0] == "psh"]
+    return "&".join(kept)
+
+
+def signed_url_expiry(url: str) -> datetime | None:
+    """The Azure SAS ``se`` expiry of a signed CDN URL, if it has one."""
+    values = parse_qs(urlsplit(url).query).get("se")
+    if not values:
+        return None
+    text = values[0].strip()
+    if text.isdigit():
+        return datetime.fromtimestamp(int(text), tz=UTC)
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def is_expired(url: str, *, now: datetime | None = None, margin_seconds: float = 0.0) -> bool:
+    expiry = signed_url_expiry(url)
+    if expiry is None:
+        return False
+    current = now or datetime.now(tz=UTC)
+    return (expiry - current).total_seconds() <= margin_seconds
