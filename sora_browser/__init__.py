@@ -1,0 +1,90 @@
+"""sora-browser: turn Sora share links into verified MP4 files on disk.
+
+Public API (see README)::
+
+    async with SoraExtractionService() as service:
+        path = await service.extract_and_download(sora_share_url=url)
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .download import VideoDownloader
+    from .errors import (
+        BadInput,
+        BrowserUnavailable,
+        ChallengeRequired,
+        DownloadLocked,
+        FetchError,
+        HTTPStatusError,
+        IncompleteDownload,
+        InvalidShareURL,
+        LocalFileError,
+        LoginRequired,
+        NetworkError,
+        NotAVideo,
+        NoVideoFound,
+        PageGone,
+        PolicyRefused,
+        SignatureExpired,
+        SoraBrowserError,
+    )
+    from .models import DownloadResult, ResolvedVideo
+    from .options import DownloadOptions, ResolveOptions
+    from .service import Extraction, SoraClient, SoraExtractionService
+
+# Names are loaded on first use so `sora-browser --help` and the error tree stay cheap to
+# import (aiohttp, tenacity and the resolvers load only when a command needs them).
+_LAZY = {
+    "VideoDownloader": ".download",
+    "DownloadResult": ".models",
+    "ResolvedVideo": ".models",
+    "DownloadOptions": ".options",
+    "ResolveOptions": ".options",
+    "Extraction": ".service",
+    "SoraClient": ".service",
+    "SoraExtractionService": ".service",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(import_module(_LAZY[name], __name__), name)
+    if name in __all__ and name != "__version__":
+        return getattr(import_module(".errors", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "BadInput",
+    "BrowserUnavailable",
+    "ChallengeRequired",
+    "DownloadLocked",
+    "DownloadOptions",
+    "DownloadResult",
+    "Extraction",
+    "FetchError",
+    "HTTPStatusError",
+    "IncompleteDownload",
+    "InvalidShareURL",
+    "LocalFileError",
+    "LoginRequired",
+    "NetworkError",
+    "NoVideoFound",
+    "NotAVideo",
+    "PageGone",
+    "PolicyRefused",
+    "ResolveOptions",
+    "ResolvedVideo",
+    "SignatureExpired",
+    "SoraBrowserError",
+    "SoraClient",
+    "SoraExtractionService",
+    "VideoDownloader",
+    "__version__",
+]

@@ -1,0 +1,75 @@
+"""Fall back through resolvers in order: static parsing first, a real browser when it must.
+
+Only "no video here" errors move on to the next resolver. A page that is gone stays gone (a
+browser cannot bring it back), and a bug or a network failure is raised as it is, so a broken
+static step never silently turns into a slow browser run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from ..errors import NoVideoFound, PageGone
+from ..models import ResolvedVideo
+from ..options import ResolveOptions
+from ..urls import ShareLink
+from .base import Resolver
+
+ResolverFactory = Callable[[], Resolver]
+
+
+class ChainResolver:
+    """Try each resolver in turn; later ones are built only when an earlier one gives up."""
+
+    name = "auto"
+
+    def __init__(self, factories: Sequence[ResolverFactory]) -> None:
+        self._factories = list(factories)
+        self._built: dict[int, Resolver] = {}
+
+    def _get(self, index: int) -> Resolver:
+        if index not in self._built:
+            self._built[index] = self._factories[index]()
+        return self._built[index]
+
+    async def resolve(self, link: ShareLink) -> ResolvedVideo:
+        last: NoVideoFound | None = None
+        for index in range(len(self._factories)):
+            try:
+                return await self._get(index).resolve(link)
+            except PageGone:
+                raise
+            except NoVideoFound as exc:
+                last = _chain_message(last, exc)
+        assert last is not None, "a chain needs at least one resolver"
+        raise last
+
+    async def aclose(self) -> None:
+        built, self._built = self._built, {}
+        for resolver in built.values():
+            await resolver.aclose()
+
+
+def _chain_message(previous: NoVideoFound | None, current: NoVideoFound) -> NoVideoFound:
+    # Keep the first resolver's diagnosis visible: "static: login wall; browser: ..." tells a
+    # user more than the browser's message alone.
+    if previous is not None and str(previous) not in str(current):
+        current.message = f"{current.message} (before that: {previous.message})"
+    return current
+
+
+def build_resolver(options: ResolveOptions) -> Resolver:
+    """The resolver for ``options.mode`` (and HAR replay when ``options.har_path`` is set)."""
+    from .static import StaticResolver
+
+    def browser() -> Resolver:
+        # Imported here: static runs and `--help` must not pay for Playwright.
+        from .browser import BrowserResolver
+
+        return BrowserResolver(options)
+
+    if options.har_path is not None or options.mode == "browser":
+        return browser()
+    if options.mode == "static":
+        return StaticResolver(options)
+    return ChainResolver([lambda: StaticResolver(options), browser])

@@ -1,0 +1,145 @@
+"""The library's front door: ``SoraClient`` resolves, ``SoraExtractionService`` does it all.
+
+Both are thin: resolution lives in ``resolvers``, downloading in ``download``. They add the
+glue a caller would otherwise write: a default output path, cookies from the page handed to
+the CDN, and re-resolving the share link when a signed URL expires mid-download.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Self
+
+from .download import VideoDownloader
+from .models import DownloadResult, ProgressCallback, ResolvedVideo
+from .options import DownloadOptions, ResolveOptions
+from .resolvers.base import Resolver
+from .resolvers.chain import build_resolver
+from .urls import UrlPolicy, parse_share_url
+
+
+def default_output_dir() -> Path:
+    return Path(tempfile.gettempdir()) / "sora_videos"
+
+
+def output_path_for(share_id: str, output: Path | None, *, default_dir: Path | None = None) -> Path:
+    """OUTPUT as the CLI contract says: a file, or an existing folder (then <share-id>.mp4)."""
+    name = f"{share_id}.mp4"
+    if output is None:
+        return (default_dir or default_output_dir()) / name
+    if output.is_dir():
+        return output / name
+    return output
+
+
+class SoraClient:
+    """Resolution only: share link in, direct MP4 URL out."""
+
+    def __init__(self, options: ResolveOptions | None = None, *, resolver: Resolver | None = None):
+        self.options = options or ResolveOptions()
+        self._resolver = resolver
+        self._policy = UrlPolicy(self.options.allow_hosts)
+
+    @property
+    def resolver(self) -> Resolver:
+        if self._resolver is None:
+            self._resolver = build_resolver(self.options)
+        return self._resolver
+
+    async def resolve(self, share_url: str) -> ResolvedVideo:
+        """Validate the link (``InvalidShareURL``, exit 2) and find its best MP4 URL."""
+        link = parse_share_url(share_url, policy=self._policy)
+        return await self.resolver.resolve(link)
+
+    async def get_mp4_url(self, share_url: str) -> str:
+        return (await self.resolve(share_url)).mp4_url
+
+    async def aclose(self) -> None:
+        if self._resolver is not None:
+            await self._resolver.aclose()
+            self._resolver = None
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+
+@dataclass(frozen=True, slots=True)
+class Extraction:
+    resolved: ResolvedVideo
+    download: DownloadResult
+
+
+class SoraExtractionService:
+    """Resolve a share link and download its video, with retries, resume and re-resolution."""
+
+    def __init__(
+        self,
+        *,
+        resolve_options: ResolveOptions | None = None,
+        download_options: DownloadOptions | None = None,
+        output_dir: Path | None = None,
+        client: SoraClient | None = None,
+        downloader: VideoDownloader | None = None,
+    ) -> None:
+        self.client = client or SoraClient(resolve_options)
+        self.downloader = downloader or VideoDownloader(download_options)
+        self.output_dir = output_dir
+        self._owns = (client is None, downloader is None)
+
+    async def extract(
+        self,
+        share_url: str,
+        output_path: Path | None = None,
+        *,
+        progress: ProgressCallback | None = None,
+    ) -> Extraction:
+        resolved = await self.client.resolve(share_url)
+        target = output_path_for(resolved.share_id, output_path, default_dir=self.output_dir)
+
+        async def refresh() -> str:
+            # A signed CDN URL lives a few days; a fresh page visit signs a new one.
+            return (await self.client.resolve(resolved.share_url)).mp4_url
+
+        result = await self.downloader.fetch(
+            resolved.mp4_url,
+            target,
+            progress=progress,
+            refresh=refresh,
+            cookies=resolved.cookies,
+            referer=resolved.referer,
+        )
+        return Extraction(resolved=resolved, download=result)
+
+    async def extract_and_download(
+        self,
+        sora_share_url: str,
+        output_path: Path | None = None,
+        *,
+        progress: ProgressCallback | None = None,
+    ) -> Path:
+        """The original design's one call: returns the path of the verified MP4."""
+        return (await self.extract(sora_share_url, output_path, progress=progress)).download.path
+
+    async def aclose(self) -> None:
+        owns_client, owns_downloader = self._owns
+        if owns_client:
+            await self.client.aclose()
+        if owns_downloader:
+            await self.downloader.aclose()
+
+    async def __aenter__(self) -> Self:
+        await self.downloader.__aenter__()
+        return self
+
+    async def __aexit__(
+        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
