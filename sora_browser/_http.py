@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import email.utils
 import socket
 import time
@@ -108,7 +107,7 @@ def map_aiohttp_errors(url: str) -> Iterator[None]:
         yield
     except SoraBrowserError:
         raise
-    except (TimeoutError, asyncio.TimeoutError) as exc:
+    except TimeoutError as exc:
         raise NetworkError(f"Timed out talking to {_host(url)}", url=url) from exc
     except aiohttp.ClientPayloadError as exc:
         raise IncompleteDownload(f"Connection to {_host(url)} broke mid-body", url=url) from exc
@@ -121,7 +120,9 @@ def map_aiohttp_errors(url: str) -> Iterator[None]:
             f"HTTP {exc.status} from {_host(url)}", status=exc.status, url=url
         ) from exc
     except (aiohttp.ClientError, ConnectionError) as exc:
-        raise NetworkError(f"Network error talking to {_host(url)}: {_describe(exc)}", url=url) from exc
+        raise NetworkError(
+            f"Network error talking to {_host(url)}: {_describe(exc)}", url=url
+        ) from exc
 
 
 def _host(url: str) -> str:
@@ -150,9 +151,7 @@ async def open_url(
     for _ in range(MAX_REDIRECTS + 1):
         policy.check_url(current, what=what)
         with map_aiohttp_errors(current):
-            response = await session.get(
-                current, headers=headers, allow_redirects=False, **kwargs
-            )
+            response = await session.get(current, headers=headers, allow_redirects=False, **kwargs)
         if response.status in REDIRECT_STATUSES and "Location" in response.headers:
             response.release()
             current = urljoin(current, response.headers["Location"])

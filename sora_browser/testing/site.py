@@ -13,13 +13,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
+import contextlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
 from .media import DEFAULT_SECRET, VIDEOS, FakeVideo
+
+if TYPE_CHECKING:
+    from .cdn import CdnControl
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 FIXTURES_DIR = REPO_ROOT / "fixtures"
@@ -44,6 +49,9 @@ class SiteStats:
 
 class FixtureSite:
     """Start with ``async with FixtureSite() as site:``; ``site.url`` is its origin."""
+
+    cdn: CdnControl
+    """Fault scripts and modes of the CDN routes (set by ``cdn.add_routes``)."""
 
     def __init__(
         self,
@@ -115,10 +123,8 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8765)
     args = parser.parse_args()
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_serve(args.host, args.port))
-    except KeyboardInterrupt:
-        pass
 
 
 if __name__ == "__main__":

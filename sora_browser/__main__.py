@@ -1,0 +1,5 @@
+"""``python -m sora_browser`` is the ``sora-browser`` command."""
+
+from .cli import main
+
+main()

@@ -1,0 +1,50 @@
+"""The progress line the CLI draws on stderr, only when stderr is a terminal."""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import TextIO
+
+
+def format_size(size: float) -> str:
+    """``42.50 MB``: decimal units, as download tools and file managers show them."""
+    for unit in ("B", "KB", "MB", "GB"):
+        if abs(size) < 1000 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.2f} {unit}"
+        size /= 1000
+    return f"{size:.2f} TB"  # pragma: no cover - the loop returns first
+
+
+class ProgressLine:
+    """A throttled one-line progress display; a no-op when stderr is not a TTY."""
+
+    def __init__(self, *, enabled: bool = True, stream: TextIO | None = None) -> None:
+        self._stream = stream or sys.stderr
+        self._enabled = enabled and self._stream.isatty()
+        self._started = time.monotonic()
+        self._last_draw = 0.0
+        self._drawn = False
+
+    def update(self, done: int, total: int | None) -> None:
+        if not self._enabled:
+            return
+        now = time.monotonic()
+        if now - self._last_draw < 0.1 and (total is None or done < total):
+            return
+        self._last_draw = now
+        rate = done / max(now - self._started, 1e-6)
+        text = f"  {format_size(done)}"
+        if total:
+            eta = (total - done) / rate if rate > 0 else 0
+            text += f" / {format_size(total)}  {100 * done / total:5.1f}%  ETA {eta:4.0f}s"
+        text += f"  {format_size(rate)}/s"
+        self._stream.write("\r" + text.ljust(72))
+        self._stream.flush()
+        self._drawn = True
+
+    def close(self) -> None:
+        if self._drawn:
+            self._stream.write("\r" + " " * 72 + "\r")
+            self._stream.flush()
+            self._drawn = False

@@ -1,0 +1,156 @@
+"""``sora-browser batch``: many links, a bounded number at a time, one result line per link.
+
+One service (so one aiohttp session and at most one browser) serves every link. A failed link
+never stops the others; the command exits 1 when any failed, after trying them all. With
+``--archive FILE`` links already downloaded are skipped, as in yt-dlp's download archive.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ._progress import format_size
+from .cli import Settings, _emit, _say, _service, common_options, download_options, run_command
+
+ARCHIVE_PREFIX = "sora "
+
+
+def read_links(inputs: Iterable[str]) -> list[str]:
+    """URLs from arguments and from files of links (``-`` is stdin); ``#`` starts a comment."""
+    links: list[str] = []
+    for item in inputs:
+        if item == "-":
+            links.extend(_link_lines(sys.stdin.read()))
+        elif "://" not in item and Path(item).is_file():
+            links.extend(_link_lines(Path(item).read_text(encoding="utf-8")))
+        else:
+            links.append(item.strip())
+    return list(dict.fromkeys(link for link in links if link))
+
+
+def _link_lines(text: str) -> list[str]:
+    lines = (line.split("#", 1)[0].strip() for line in text.splitlines())
+    return [line for line in lines if line]
+
+
+def load_archive(path: Path | None) -> set[str]:
+    if path is None or not path.exists():
+        return set()
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return {
+        line[len(ARCHIVE_PREFIX) :].strip() for line in lines if line.startswith(ARCHIVE_PREFIX)
+    }
+
+
+@click.command()
+@click.argument("inputs", nargs=-1, required=True, metavar="FILE|URL...")
+@click.option(
+    "--output-dir",
+    "-o",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder for the videos (default: <system temp>/sora_videos).",
+)
+@click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(min=1, max=16),
+    default=2,
+    show_default=True,
+    help="Links handled at the same time.",
+)
+@click.option(
+    "--archive",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Record finished share ids here and skip those already recorded.",
+)
+@common_options
+@download_options
+def batch(
+    settings: Settings,
+    inputs: tuple[str, ...],
+    output_dir: Path | None,
+    jobs: int,
+    archive: Path | None,
+    connections: int,
+    limit_rate: float | None,
+) -> None:
+    """Download many links: arguments, or files with one link per line."""
+    links = read_links(inputs)
+    if not links:
+        raise click.UsageError("no links given")
+    run_command(
+        settings,
+        None,
+        _batch(
+            settings,
+            links,
+            output_dir,
+            jobs,
+            archive,
+            {"connections": connections, "limit_rate": limit_rate},
+        ),
+    )
+
+
+async def _batch(
+    settings: Settings,
+    links: list[str],
+    output_dir: Path | None,
+    jobs: int,
+    archive: Path | None,
+    download: dict[str, Any],
+) -> int:
+    from .service import default_output_dir
+
+    folder = output_dir or default_output_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    done = load_archive(archive)
+    limit = asyncio.Semaphore(jobs)
+    async with _service(settings, **download) as service:
+        outcomes = await asyncio.gather(
+            *(_one(settings, service, link, folder, limit, done, archive) for link in links)
+        )
+    failed = outcomes.count(False)
+    _say(settings, f"{len(links) - failed} of {len(links)} links done, {failed} failed")
+    return 1 if failed else 0
+
+
+async def _one(
+    settings: Settings,
+    service: Any,
+    link: str,
+    folder: Path,
+    limit: asyncio.Semaphore,
+    done: set[str],
+    archive: Path | None,
+) -> bool:
+    from .errors import SoraBrowserError
+    from .reporting import download_json, error_json
+    from .urls import UrlPolicy, parse_share_url
+
+    async with limit:
+        try:
+            share = parse_share_url(link, policy=UrlPolicy(settings.allow_hosts))
+            if share.share_id in done:
+                _say(settings, f"- {share.share_id}: already in the archive, skipped")
+                return True
+            extraction = await service.extract(share.url, folder / f"{share.share_id}.mp4")
+        except SoraBrowserError as exc:
+            if settings.json_output:
+                _emit(error_json(link, exc))
+            click.echo(f"✗ {link}: {exc}", err=True)
+            return False
+    result = extraction.download
+    if settings.json_output:
+        _emit(download_json(extraction.resolved, result))
+    _say(settings, f"✓ {share.share_id}  {format_size(result.size)}  {result.path}")
+    if archive is not None:
+        with archive.open("a", encoding="utf-8") as handle:
+            handle.write(f"{ARCHIVE_PREFIX}{share.share_id}\n")
+    return True
