@@ -115,6 +115,7 @@ async def _serve(host: str, port: int) -> None:
         print(f"fixture site on {site.url}", flush=True)
         for name, url in share_urls(site).items():
             print(f"  {name}: {url}", flush=True)
+        print("ready", flush=True)
         await asyncio.Event().wait()
 
 
