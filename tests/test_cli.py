@@ -1,0 +1,243 @@
+"""The installed ``sora-browser`` command, run as a subprocess against the fixture site.
+
+The site runs in this test process's event loop, so the command is started with asyncio's
+subprocess API (a blocking ``subprocess.run`` would stop the server from answering).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from sora_browser.testing.media import sha256_of
+from sora_browser.testing.pages import share_url
+from sora_browser.testing.site import FixtureSite
+
+SORA = str(Path(sys.executable).parent / "sora-browser")
+ALLOW = ("--allow-host", "127.0.0.1")
+
+# Fixture pages (fixtures/pages/<stem>.html) and the CDN video each one's best link points at.
+GOOD_PAGE, GOOD_VIDEO = "next_flight_variants", "source"
+SORA1_PAGE, SORA1_VIDEO = "sora1_gen", "sora1"
+GONE_PAGE = "gone"
+LOGIN_PAGE = "login_wall"
+CHALLENGE_PAGE = "cloudflare_challenge"
+JS_ONLY_PAGE = "js_post_fetch"
+
+
+@dataclass
+class Run:
+    code: int
+    out: str
+    err: str
+
+    def json_lines(self) -> list[dict[str, object]]:
+        return [json.loads(line) for line in self.out.splitlines() if line.strip()]
+
+
+async def sora(*args: str, env: dict[str, str] | None = None, limit: float = 120) -> Run:
+    proc = await asyncio.create_subprocess_exec(
+        SORA,
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env={**os.environ, **(env or {})},
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), limit)
+    assert proc.returncode is not None
+    return Run(proc.returncode, out.decode(), err.decode())
+
+
+def sha256_file(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def assert_one_clean_line(run: Run) -> None:
+    """Errors end in one clear line on stderr: no traceback without -v."""
+    assert "Traceback" not in run.err
+    assert len(run.err.strip().splitlines()) == 1, run.err
+
+
+async def test_version_and_help_are_cheap() -> None:
+    run = await sora("--version")
+    assert run.code == 0
+    assert "sora-browser" in run.out
+    probe = (
+        "import sys, runpy\n"
+        "sys.argv = ['sora-browser', 'download', '--help']\n"
+        "try:\n    runpy.run_module('sora_browser', run_name='__main__')\n"
+        "except SystemExit:\n    pass\n"
+        "heavy = [m for m in ('playwright', 'temporalio', 'aiohttp') if m in sys.modules]\n"
+        "print('HEAVY', heavy)\n"
+    )
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", probe, stdout=asyncio.subprocess.PIPE
+    )
+    out, _ = await proc.communicate()
+    assert "--connections" in out.decode()
+    assert "HEAVY []" in out.decode()
+
+
+@pytest.mark.parametrize(
+    ("url", "fragment"),
+    [
+        ("not a url", "Not a Sora share link"),
+        ("ftp://sora.chatgpt.com/p/s_0123456789abcdef0123456789abcdef", "http"),
+        ("https://example.com/p/s_0123456789abcdef0123456789abcdef", "example.com"),
+        ("https://sora.chatgpt.com/explore", "Unsupported Sora URL"),
+        ("https://sora.chatgpt.com/p/", "Unsupported Sora URL"),
+    ],
+)
+async def test_bad_links_exit_2_before_any_request(url: str, fragment: str, tmp_path: Path) -> None:
+    out = tmp_path / "video.mp4"
+    run = await sora("download", url, str(out))
+    assert run.code == 2
+    assert fragment in run.err
+    assert_one_clean_line(run)
+    assert run.out == ""
+    assert not out.exists()
+
+
+async def test_loopback_share_host_is_refused_unless_allowed(site: FixtureSite) -> None:
+    run = await sora("resolve", share_url(site, GOOD_PAGE))
+    assert run.code == 2
+    assert "--allow-host" in run.err
+    assert site.stats.requests == []
+
+
+async def test_download_static_page(site: FixtureSite, tmp_path: Path) -> None:
+    out = tmp_path / "clip.mp4"
+    run = await sora("download", share_url(site, GOOD_PAGE), str(out), *ALLOW)
+    assert run.code == 0, run.err
+    assert run.out.strip() == str(out)
+    assert "✓ Download complete: " + str(out) in run.err
+    assert "Size: " in run.err
+    assert " MB" in run.err
+    assert sha256_file(out) == sha256_of(site.videos[GOOD_VIDEO])
+    assert not out.with_name(out.name + ".part").exists()
+
+
+async def test_download_json_and_folder_output(site: FixtureSite, tmp_path: Path) -> None:
+    url = share_url(site, SORA1_PAGE)
+    run = await sora("download", url, str(tmp_path), "--json", "-q", *ALLOW)
+    assert run.code == 0, run.err
+    assert run.err == ""
+    (record,) = run.json_lines()
+    share_id = url.rsplit("/", 1)[-1]
+    target = tmp_path / f"{share_id}.mp4"
+    assert record["local_path"] == str(target)
+    assert record["share_url"] == url
+    assert record["resolver"] == "static"
+    assert record["file_size_bytes"] == site.videos[SORA1_VIDEO].size == target.stat().st_size
+    assert record["sha256"] == sha256_of(site.videos[SORA1_VIDEO]) == sha256_file(target)
+    assert str(record["mp4_url"]).startswith(site.url + "/vg-assets/")
+
+
+async def test_default_output_is_temp_sora_videos(site: FixtureSite, tmp_path: Path) -> None:
+    url = share_url(site, GOOD_PAGE)
+    run = await sora("download", url, *ALLOW, env={"TMPDIR": str(tmp_path)})
+    assert run.code == 0, run.err
+    expected = tmp_path / "sora_videos" / (url.rsplit("/", 1)[-1] + ".mp4")
+    assert run.out.strip() == str(expected)
+    assert expected.is_file()
+
+
+async def test_resolve_prints_url_and_json(site: FixtureSite) -> None:
+    url = share_url(site, GOOD_PAGE)
+    plain = await sora("resolve", url, *ALLOW)
+    assert plain.code == 0, plain.err
+    assert plain.out.startswith(site.url + "/az/files/")
+    assert len(plain.out.strip().splitlines()) == 1
+    as_json = await sora("resolve", url, "--json", *ALLOW)
+    (record,) = as_json.json_lines()
+    assert record["share_url"] == url
+    assert record["variant"] == "source"
+    assert record["resolver"] == "static"
+    assert record["expires_at"]
+
+
+@pytest.mark.parametrize(
+    ("page", "fragment"),
+    [
+        (GONE_PAGE, "no longer available"),
+        (LOGIN_PAGE, "log in"),
+        (CHALLENGE_PAGE, "--browser"),
+        (JS_ONLY_PAGE, "Could not find MP4 URL"),
+    ],
+)
+async def test_no_video_exits_3(
+    site: FixtureSite, tmp_path: Path, page: str, fragment: str
+) -> None:
+    out = tmp_path / "v.mp4"
+    run = await sora("download", share_url(site, page), str(out), "--mode", "static", *ALLOW)
+    assert run.code == 3
+    assert fragment.lower() in run.err.lower()
+    assert_one_clean_line(run)
+    assert not out.exists()
+
+
+async def test_no_video_json_error_object(site: FixtureSite) -> None:
+    url = share_url(site, GONE_PAGE)
+    run = await sora("resolve", url, "--json", "--mode", "static", *ALLOW)
+    assert run.code == 3
+    (record,) = run.json_lines()
+    assert record["share_url"] == url
+    error = record["error"]
+    assert isinstance(error, dict)
+    assert error["exit_code"] == 3
+    assert error["type"] == "PageGone"
+
+
+async def test_verbose_shows_the_traceback(site: FixtureSite) -> None:
+    run = await sora("resolve", share_url(site, GONE_PAGE), "--mode", "static", "-v", *ALLOW)
+    assert run.code == 3
+    assert "Traceback" in run.err
+
+
+async def test_local_file_error_exits_5(site: FixtureSite, tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where a folder should be")
+    out = blocker / "clip.mp4"
+    run = await sora("download", share_url(site, GOOD_PAGE), str(out), *ALLOW)
+    assert run.code == 5
+    assert_one_clean_line(run)
+    assert blocker.read_text() == "a file where a folder should be"
+
+
+async def test_bad_option_exits_2() -> None:
+    run = await sora("download", "https://sora.chatgpt.com/p/s_1", "--limit-rate", "fast")
+    assert run.code == 2
+    assert "--limit-rate" in run.err
+
+
+async def test_batch_tries_all_and_keeps_an_archive(site: FixtureSite, tmp_path: Path) -> None:
+    good, sora1, gone = (share_url(site, p) for p in (GOOD_PAGE, SORA1_PAGE, GONE_PAGE))
+    links = tmp_path / "links.txt"
+    links.write_text(f"# my links\n{good}\n\n{gone}  # this one is gone\n")
+    archive = tmp_path / "archive.txt"
+    out_dir = tmp_path / "videos"
+    args = ("batch", str(links), sora1, "--output-dir", str(out_dir), "--archive", str(archive))
+    run = await sora(*args, "--json", "--mode", "static", *ALLOW)
+    assert run.code == 1
+    records = {str(r["share_url"]): r for r in run.json_lines()}
+    assert set(records) == {good, sora1, gone}
+    assert "error" in records[gone]
+    assert "error" not in records[good]
+    assert sorted(p.name for p in out_dir.iterdir()) == sorted(
+        u.rsplit("/", 1)[-1] + ".mp4" for u in (good, sora1)
+    )
+    assert len(archive.read_text().splitlines()) == 2
+    site.stats.reset()
+    again = await sora(
+        "batch", good, sora1, "--output-dir", str(out_dir), "--archive", str(archive), *ALLOW
+    )
+    assert again.code == 0, again.err
+    assert again.err.count("already in the archive") == 2
+    assert site.stats.requests == []
