@@ -1,0 +1,78 @@
+"""The error tree keeps the original design's contracts; options validate themselves."""
+
+from __future__ import annotations
+
+import dataclasses
+import errno
+
+import aiohttp
+import pytest
+
+from sora_browser import errors
+from sora_browser.options import DownloadOptions, ResolveOptions
+
+EXIT_CODES = {
+    errors.InvalidShareURL: 2,
+    errors.PolicyRefused: 2,
+    errors.BadInput: 2,
+    errors.NoVideoFound: 3,
+    errors.PageGone: 3,
+    errors.LoginRequired: 3,
+    errors.ChallengeRequired: 3,
+    errors.BrowserUnavailable: 3,
+    errors.NetworkError: 4,
+    errors.IncompleteDownload: 4,
+    errors.NotAVideo: 4,
+    errors.LocalFileError: 5,
+    errors.DownloadLocked: 5,
+}
+
+
+@pytest.mark.parametrize(("cls", "code"), list(EXIT_CODES.items()))
+def test_exit_codes(cls: type[errors.SoraBrowserError], code: int) -> None:
+    assert cls("boom").exit_code == code
+
+
+def test_original_design_catch_clauses_still_work() -> None:
+    assert issubclass(errors.InvalidShareURL, ValueError)
+    assert issubclass(errors.NoVideoFound, ValueError)
+    assert issubclass(errors.FetchError, aiohttp.ClientError)
+    assert issubclass(errors.LocalFileError, OSError)
+
+
+def test_http_status_retryability() -> None:
+    assert errors.HTTPStatusError("x", status=503).retryable
+    assert errors.HTTPStatusError("x", status=429, retry_after=3).retry_after == 3
+    assert errors.HTTPStatusError("x", status=408).retryable
+    assert not errors.HTTPStatusError("x", status=404).retryable
+    assert not errors.SignatureExpired("x").retryable
+    assert errors.SignatureExpired("x").status == 403
+
+
+def test_local_file_error_names_the_cause() -> None:
+    exc = OSError(errno.ENOSPC, "No space left on device", "/data/v.mp4.part")
+    mapped = errors.LocalFileError.from_oserror(exc, "write the video")
+    assert str(mapped) == "Cannot write the video (no space left on device): /data/v.mp4.part"
+    assert mapped.errno == errno.ENOSPC
+    assert mapped.exit_code == 5
+
+
+def test_options_validate() -> None:
+    with pytest.raises(ValueError, match="mode"):
+        ResolveOptions(mode="turbo")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="connections"):
+        DownloadOptions(connections=99)
+    with pytest.raises(ValueError, match="limit_rate"):
+        DownloadOptions(limit_rate=0)
+    with pytest.raises(ValueError, match="total_timeout"):
+        DownloadOptions(total_timeout=0)
+
+
+def test_options_are_frozen_and_normalise_hosts() -> None:
+    options = ResolveOptions(allow_hosts=frozenset({" Example.COM. ", ""}))
+    assert options.allow_hosts == frozenset({"example.com"})
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        options.mode = "static"  # type: ignore[misc]
+    changed = dataclasses.replace(options, mode="static")
+    assert changed.mode == "static"
+    assert changed.allow_hosts == options.allow_hosts
