@@ -18,4 +18,6 @@ async def site() -> AsyncIterator[FixtureSite]:
 @pytest.fixture(autouse=True)
 def _reset_site_stats(request: pytest.FixtureRequest) -> None:
     if "site" in request.fixturenames:
-        request.getfixturevalue("site").stats.reset()
+        running = request.getfixturevalue("site")
+        running.stats.reset()
+        running.cdn.reset()

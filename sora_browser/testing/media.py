@@ -25,6 +25,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
 DEFAULT_SECRET = b"sora-browser-fixture-cdn"
@@ -168,3 +169,22 @@ def render_template(
 def media_path_of(url: str) -> str:
     """The raw (still percent-encoded) path of a media URL."""
     return urlsplit(url).path
+
+
+def write_video_file(path: Path, video: FakeVideo, *, chunk: int = 4 * 1024 * 1024) -> str:
+    """Write a deterministic MP4-like body of ``video.size`` bytes; return its sha256.
+
+    For benchmark-sized videos: generated and hashed chunk by chunk, never whole in memory
+    (unlike ``video_bytes``, whose body differs). Serve it with ``site.cdn.add_file_video``.
+    """
+    rng = random.Random(video.name)
+    digest = hashlib.sha256()
+    with path.open("wb") as file:
+        done = 0
+        while done < video.size:
+            data = mp4_header(video.size) if done == 0 else rng.randbytes(chunk)
+            data = data[: video.size - done]
+            file.write(data)
+            digest.update(data)
+            done += len(data)
+    return digest.hexdigest()

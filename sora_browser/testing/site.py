@@ -14,6 +14,7 @@ import argparse
 import asyncio
 import collections
 import contextlib
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -69,7 +70,11 @@ class FixtureSite:
         self.videos: dict[str, FakeVideo] = dict(VIDEOS if videos is None else videos)
         self.stats = SiteStats()
         self.app = web.Application()
-        self.app["site"] = self
+        with warnings.catch_warnings():
+            # Route modules (pages, cdn, ...) look the site up as app["site"]; one string key
+            # shared by all of them is simpler than threading an AppKey through each.
+            warnings.simplefilter("ignore", web.NotAppKeyWarning)
+            self.app["site"] = self
         self._runner: web.AppRunner | None = None
         from . import cdn, pages
 

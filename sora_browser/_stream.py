@@ -1,0 +1,217 @@
+"""One ranged GET of a media URL, checked, and its body pumped into the ``.part`` file.
+
+``open_range`` asks for ``bytes=START-[END]`` with ``If-Range`` and describes the answer: a
+``206`` must carry a ``Content-Range`` (RFC 9110 14.4), a ``200`` means the server sent the whole
+body (no range support, or the validator no longer matches), a ``416`` carries the total in
+``bytes */TOTAL``. Error statuses become ``errors`` classes after a short peek at the body,
+which is how Azure's ``AuthenticationFailed`` (an expired signature) is told from other 403s.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Protocol
+
+import aiohttp
+
+from . import _http
+from ._partfile import local_errors
+from ._ratelimit import TokenBucket
+from .errors import FetchError, IncompleteDownload, NotAVideo
+from .urls import UrlPolicy
+
+
+class Hasher(Protocol):
+    """What ``hashlib.sha256()`` offers and we use."""
+
+    def update(self, data: bytes | memoryview, /) -> None: ...
+
+    def hexdigest(self) -> str: ...
+
+
+VIDEO_TYPES = ("application/octet-stream", "binary/octet-stream")
+_CONTENT_RANGE = re.compile(r"bytes\s+(?:(\d+)-(\d+)|\*)/(\d+|\*)")
+# Big reads amortise per-chunk Python overhead; aiohttp joins buffered pieces up to this size.
+READ_BUFSIZE = 4 * 1024 * 1024
+
+
+class RangeNotSatisfiable(FetchError):
+    """``416``: the asked start is at or past the end; ``total`` from ``bytes */TOTAL``."""
+
+    def __init__(self, message: str, *, total: int | None, url: str | None = None) -> None:
+        super().__init__(message, url=url)
+        self.total = total
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    response: aiohttp.ClientResponse
+    start: int
+    """Offset of the first body byte in the file (0 for a 200)."""
+    length: int | None
+    """Body bytes announced (Content-Length), or None."""
+    total: int | None
+    """Size of the whole file, when the answer says."""
+    etag: str | None
+    last_modified: str | None
+    content_type: str | None
+
+    @property
+    def partial(self) -> bool:
+        return self.response.status == 206
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    session: aiohttp.ClientSession
+    policy: UrlPolicy
+    headers: dict[str, str]
+    verify_video: bool
+
+
+@asynccontextmanager
+async def open_range(
+    req: Request, url: str, start: int, end: int | None, validator: str | None
+) -> AsyncIterator[Answer]:
+    """GET ``url`` asking for bytes ``[start, end)`` (``end=None``: to the end)."""
+    headers = dict(req.headers)
+    headers["Range"] = f"bytes={start}-" + ("" if end is None else str(end - 1))
+    if validator:
+        headers["If-Range"] = validator
+    async with _http.open_url(
+        req.session, url, policy=req.policy, headers=headers, read_bufsize=READ_BUFSIZE
+    ) as response:
+        yield await _describe(req, response)
+
+
+async def _describe(req: Request, response: aiohttp.ClientResponse) -> Answer:
+    url = str(response.url)
+    if response.status == 416:
+        match = _CONTENT_RANGE.fullmatch(response.headers.get("Content-Range", "").strip())
+        total = int(match[3]) if match and match[3] != "*" else None
+        raise RangeNotSatisfiable("Range not satisfiable", total=total, url=url)
+    if response.status not in (200, 206):
+        peek = await response.content.read(4096)
+        raise _http.status_error(response, peek.decode("utf-8", "replace"))
+    content_type = response.headers.get("Content-Type")
+    if req.verify_video and not _is_video_type(response.content_type):
+        raise NotAVideo(
+            f"Expected a video but got {response.content_type or 'no content type'} from"
+            f" {response.url.host}",
+            url=url,
+        )
+    start, total = _span(response)
+    return Answer(
+        response=response,
+        start=start,
+        length=response.content_length,
+        total=total,
+        etag=response.headers.get("ETag"),
+        last_modified=response.headers.get("Last-Modified"),
+        content_type=content_type,
+    )
+
+
+def _is_video_type(mimetype: str) -> bool:
+    return mimetype.startswith("video/") or mimetype in VIDEO_TYPES
+
+
+def _span(response: aiohttp.ClientResponse) -> tuple[int, int | None]:
+    if response.status == 200:
+        return 0, response.content_length
+    match = _CONTENT_RANGE.fullmatch(response.headers.get("Content-Range", "").strip())
+    if match is None or match[1] is None:
+        raise FetchError("206 answer without a usable Content-Range", url=str(response.url))
+    total = None if match[3] == "*" else int(match[3])
+    return int(match[1]), total
+
+
+def check_ftyp(head: bytes, url: str) -> None:
+    """An MP4 (ISO-BMFF) starts with a box whose type, bytes 4..8, is ``ftyp``."""
+    if len(head) >= 8 and head[4:8] != b"ftyp":
+        raise NotAVideo(f"The downloaded body is not an MP4 (starts with {head[:8]!r})", url=url)
+
+
+class RestartNeeded(IncompleteDownload):
+    """The ``.part`` cannot be continued (file changed, range refused): start over."""
+
+
+class Writer:
+    """Writes chunks at their offsets and hashes them in a worker thread, one chunk behind.
+
+    ``hashlib`` and ``os.pwrite`` release the GIL for large buffers, so while the thread
+    writes and hashes chunk k the event loop already receives chunk k+1. ``on_written`` hears
+    the end offset of each chunk once it is really in the file (never earlier), so saved
+    progress never claims bytes that are not there.
+    """
+
+    def __init__(self, fd: int, hasher: Hasher | None, on_written: Callable[[int], None]) -> None:
+        self._fd = fd
+        self._hasher = hasher
+        self._on_written = on_written
+        self._pending: asyncio.Future[int] | None = None
+
+    async def write(self, offset: int, data: bytes) -> None:
+        await self.flush()
+        loop = asyncio.get_running_loop()
+        self._pending = loop.run_in_executor(None, self._write_sync, offset, data)
+
+    async def flush(self) -> None:
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            with local_errors("write the partial file"):
+                end = await pending
+            self._on_written(end)
+
+    def _write_sync(self, offset: int, data: bytes) -> int:
+        view = memoryview(data)
+        while view:
+            written = os.pwrite(self._fd, view, offset)
+            view, offset = view[written:], offset + written
+        if self._hasher is not None:
+            self._hasher.update(data)
+        return offset
+
+
+async def pump(
+    answer: Answer,
+    writer: Writer,
+    *,
+    offset: int,
+    stop: int | None,
+    read_size: int,
+    limiter: TokenBucket | None,
+) -> int:
+    """Copy the body into the file from ``offset`` until ``stop`` (or EOF); return new offset."""
+    content = answer.response.content
+    try:
+        while stop is None or offset < stop:
+            want = read_size if stop is None else min(read_size, stop - offset)
+            data = await content.read(want)
+            if not data:
+                break
+            if limiter is not None:
+                await limiter.take(len(data))
+            await writer.write(offset, data)
+            offset += len(data)
+    finally:
+        # Even when the body broke, what was read must reach the file before anyone resumes.
+        await writer.flush()
+    return offset
+
+
+def hash_file(fd: int, hasher: Hasher, start: int, end: int) -> None:
+    """Feed bytes ``[start, end)`` of ``fd`` to ``hasher`` with one reused buffer (flat memory)."""
+    buffer = bytearray(1024 * 1024)
+    view = memoryview(buffer)
+    while start < end:
+        count = os.preadv(fd, [view[: min(len(buffer), end - start)]], start)
+        if count == 0:
+            raise IncompleteDownload(f"The partial file ended at {start}, expected {end} bytes")
+        hasher.update(view[:count])
+        start += count
