@@ -1,0 +1,337 @@
+"""Temporal activities: thin shells over ``SoraClient`` and ``VideoDownloader``.
+
+Worker-level settings (allowed hosts, output folder, default mode, Chromium) live in a
+``SoraActivities`` instance whose bound methods the worker registers, as in the temporalio
+samples; one instance means one ``SoraClient`` (so one browser) shared by every activity the
+worker runs. The module-level ``extract_sora_video``, ``resolve_sora_video`` and
+``download_sora_video`` carry the same activity names, so a workflow can pass them to
+``workflow.execute_activity`` as the original design shows; registered by themselves they run
+with default settings.
+
+Errors: ``SoraBrowserError`` becomes ``ApplicationError`` whose ``type`` is the class name and
+whose first detail is ``{"exit_code": N}``. Errors a retry cannot fix (exit codes 2 and 3, and
+``NotAVideo``) are non-retryable; the rest retry under the workflow's ``RetryPolicy``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import os
+import socket
+from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from ..download import VideoDownloader
+from ..errors import BadInput, LocalFileError, NotAVideo, PolicyRefused, SoraBrowserError
+from ..models import Cookie, DownloadResult, ResolvedVideo
+from ..options import MODES, DownloadOptions, ResolveOptions
+from ..service import SoraClient, default_output_dir, output_path_for
+from .data import SoraDownloadInput, SoraExtractionInput, SoraExtractionOutput, SoraResolvedVideo
+
+EXTRACT_ACTIVITY = "extract_sora_video"
+RESOLVE_ACTIVITY = "resolve_sora_video"
+DOWNLOAD_ACTIVITY = "download_sora_video"
+NON_RETRYABLE_EXIT_CODES = frozenset({2, 3})
+# Without a heartbeat timeout the server never expects one; beat now and then anyway so the
+# UI shows progress.
+DEFAULT_HEARTBEAT_EVERY = 10.0
+
+
+def default_worker_name() -> str:
+    # Temporal's own default identity has this shape, so the two line up in the UI.
+    return f"{os.getpid()}@{socket.gethostname()}"
+
+
+class SoraActivities:
+    """The activities with worker-level settings; register ``activities.all()``."""
+
+    def __init__(
+        self,
+        resolve_options: ResolveOptions | None = None,
+        download_options: DownloadOptions | None = None,
+        output_dir: Path | None = None,
+        *,
+        confine_output: bool = True,
+        worker_name: str | None = None,
+    ) -> None:
+        self.resolve_options = resolve_options or ResolveOptions()
+        # One library retry: Temporal's RetryPolicy is the outer loop, and the two multiply.
+        self.download_options = download_options or DownloadOptions(
+            allow_hosts=self.resolve_options.allow_hosts, retries=1
+        )
+        self.output_dir = output_dir or default_output_dir()
+        self.confine_output = confine_output
+        self.worker_name = worker_name or default_worker_name()
+        self._clients: dict[str, SoraClient] = {}
+        self._downloader: VideoDownloader | None = None
+
+    def all(self) -> list[Any]:
+        """The bound activity methods, for ``Worker(activities=...)``."""
+        return [self.extract_sora_video, self.resolve_sora_video, self.download_sora_video]
+
+    @activity.defn(name=RESOLVE_ACTIVITY)
+    async def resolve_sora_video(self, input: SoraExtractionInput) -> SoraResolvedVideo:
+        """Find the direct MP4 URL behind a share link."""
+        with application_errors():
+            async with heartbeating({"stage": "resolve"}):
+                return await self._resolve(input.share_url, input.mode)
+
+    @activity.defn(name=DOWNLOAD_ACTIVITY)
+    async def download_sora_video(self, input: SoraDownloadInput) -> SoraExtractionOutput:
+        """Download a resolved video, resuming what an earlier attempt left behind."""
+        with application_errors():
+            return await self._download(input)
+
+    @activity.defn(name=EXTRACT_ACTIVITY)
+    async def extract_sora_video(self, input: SoraExtractionInput) -> SoraExtractionOutput:
+        """Resolve and download in one activity (the original design's call)."""
+        with application_errors():
+            video = video_from_heartbeat()
+            if video is None:
+                async with heartbeating({"stage": "resolve"}):
+                    video = await self._resolve(input.share_url, input.mode)
+            request = SoraDownloadInput(
+                video=video,
+                output_path=input.output_path,
+                mode=input.mode,
+                output_dir=input.output_dir,
+            )
+            return await self._download(request)
+
+    async def _resolve(self, share_url: str, mode: str) -> SoraResolvedVideo:
+        resolved = await self.client(mode).resolve(share_url)
+        return video_data(resolved, worker=self.worker_name)
+
+    async def _download(self, request: SoraDownloadInput) -> SoraExtractionOutput:
+        # A URL refreshed by an earlier attempt (expired signature) beats the input's.
+        video = video_from_heartbeat() or request.video
+        target = self.target_path(video.share_id, request.output_path, request.output_dir)
+        make_parent(target)
+        details = {"stage": "download", "video": dataclasses.asdict(video), "path": str(target)}
+        async with heartbeating(details) as beat:
+
+            async def refresh() -> str:
+                fresh = await self.client(request.mode).resolve(video.share_url)
+                beat.update(video=dataclasses.asdict(video_data(fresh, worker=self.worker_name)))
+                return fresh.mp4_url
+
+            result = await (await self.downloader()).fetch(
+                video.mp4_url,
+                target,
+                progress=lambda done, total: beat.update(bytes_done=done, total=total),
+                refresh=refresh,
+                cookies=tuple(Cookie(*c) for c in video.cookies),
+                referer=video.referer,
+            )
+        return output_data(video, result, worker=self.worker_name)
+
+    def client(self, mode: str) -> SoraClient:
+        """The shared client for ``mode``; ``auto`` means the worker's own mode."""
+        if mode not in MODES:
+            raise BadInput(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
+        chosen = self.resolve_options.mode if mode == "auto" else mode
+        if chosen not in self._clients:
+            options = dataclasses.replace(self.resolve_options, mode=chosen)
+            self._clients[chosen] = SoraClient(options)
+        return self._clients[chosen]
+
+    async def downloader(self) -> VideoDownloader:
+        if self._downloader is None:
+            self._downloader = VideoDownloader(self.download_options)
+            await self._downloader.__aenter__()
+        return self._downloader
+
+    def target_path(self, share_id: str, output_path: str | None, output_dir: str | None) -> Path:
+        """Where the file goes; remote input never writes outside the worker's folder."""
+        folder = self.inside_output_dir(output_dir) if output_dir else self.output_dir
+        if output_path is None:
+            return folder / f"{share_id}.mp4"
+        path = self.inside_output_dir(output_path)
+        if output_path.endswith(("/", os.sep)):
+            return path / f"{share_id}.mp4"
+        return output_path_for(share_id, path)
+
+    def inside_output_dir(self, raw: str) -> Path:
+        path = Path(raw) if Path(raw).is_absolute() else self.output_dir / raw
+        if self.confine_output:
+            base = self.output_dir.resolve()
+            if not path.resolve().is_relative_to(base):
+                raise PolicyRefused(f"Output path {raw!r} is outside the worker's folder {base}")
+        return path
+
+    async def aclose(self) -> None:
+        clients, self._clients = self._clients, {}
+        for client in clients.values():
+            await client.aclose()
+        if self._downloader is not None:
+            await self._downloader.aclose()
+            self._downloader = None
+
+    async def __aenter__(self) -> SoraActivities:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+
+_default: SoraActivities | None = None
+
+
+def default_activities() -> SoraActivities:
+    """The instance behind the module-level activities (default settings)."""
+    global _default
+    if _default is None:
+        _default = SoraActivities()
+    return _default
+
+
+@activity.defn(name=EXTRACT_ACTIVITY)
+async def extract_sora_video(input: SoraExtractionInput) -> SoraExtractionOutput:
+    """Resolve and download one share link (worker default settings when registered alone)."""
+    return await default_activities().extract_sora_video(input)
+
+
+@activity.defn(name=RESOLVE_ACTIVITY)
+async def resolve_sora_video(input: SoraExtractionInput) -> SoraResolvedVideo:
+    """Find the direct MP4 URL behind a share link."""
+    return await default_activities().resolve_sora_video(input)
+
+
+@activity.defn(name=DOWNLOAD_ACTIVITY)
+async def download_sora_video(input: SoraDownloadInput) -> SoraExtractionOutput:
+    """Download a resolved video, resuming what an earlier attempt left behind."""
+    return await default_activities().download_sora_video(input)
+
+
+def to_application_error(exc: SoraBrowserError) -> ApplicationError:
+    """The Temporal form of a library error: same type name, exit code in the details."""
+    non_retryable = exc.exit_code in NON_RETRYABLE_EXIT_CODES or isinstance(exc, NotAVideo)
+    retry_after = getattr(exc, "retry_after", None)
+    delay = None
+    if isinstance(retry_after, int | float) and retry_after > 0 and not non_retryable:
+        delay = timedelta(seconds=retry_after)  # the server said when to come back
+    return ApplicationError(
+        exc.message,
+        {"exit_code": exc.exit_code},
+        type=type(exc).__name__,
+        non_retryable=non_retryable,
+        next_retry_delay=delay,
+    )
+
+
+@contextlib.contextmanager
+def application_errors() -> Iterator[None]:
+    """Translate library (and stray file-system) errors into ``ApplicationError``."""
+    try:
+        yield
+    except SoraBrowserError as exc:
+        raise to_application_error(exc) from exc
+    except OSError as exc:
+        error = LocalFileError.from_oserror(exc, "write the output")
+        raise to_application_error(error) from exc
+
+
+class Heartbeat:
+    """The latest progress, sent with every heartbeat (the SDK throttles the sending)."""
+
+    def __init__(self, details: dict[str, Any]) -> None:
+        self.details = dict(details)
+
+    def update(self, **changes: Any) -> None:
+        self.details.update(changes)
+        self.beat()
+
+    def beat(self) -> None:
+        activity.heartbeat(dict(self.details))
+
+
+@contextlib.asynccontextmanager
+async def heartbeating(details: dict[str, Any]) -> AsyncIterator[Heartbeat]:
+    """Heartbeat now and periodically, so a slow step is not taken for a dead worker."""
+    beat = Heartbeat(details)
+    timeout = activity.info().heartbeat_timeout
+    every = timeout.total_seconds() / 3 if timeout else DEFAULT_HEARTBEAT_EVERY
+    beat.beat()
+
+    async def loop() -> None:
+        while True:
+            await asyncio.sleep(every)
+            beat.beat()
+
+    task = asyncio.create_task(loop())
+    try:
+        yield beat
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+def video_from_heartbeat() -> SoraResolvedVideo | None:
+    """The video an earlier attempt of this activity was downloading, if it said so."""
+    details = activity.info().heartbeat_details
+    last = details[-1] if details else None
+    if not isinstance(last, dict) or not isinstance(last.get("video"), dict):
+        return None
+    known = {f.name for f in dataclasses.fields(SoraResolvedVideo)}
+    try:
+        return SoraResolvedVideo(**{k: v for k, v in last["video"].items() if k in known})
+    except TypeError:  # an older or foreign shape: resolve again instead
+        return None
+
+
+def make_parent(target: Path) -> None:
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise LocalFileError.from_oserror(exc, "create the output folder") from exc
+
+
+def video_data(resolved: ResolvedVideo, *, worker: str) -> SoraResolvedVideo:
+    return SoraResolvedVideo(
+        share_url=resolved.share_url,
+        share_id=resolved.share_id,
+        mp4_url=resolved.mp4_url,
+        resolver=resolved.resolver,
+        strategy=resolved.strategy,
+        variant=resolved.variant,
+        width=resolved.width,
+        height=resolved.height,
+        title=resolved.title,
+        expires_at=resolved.expires_at.isoformat() if resolved.expires_at else None,
+        cookies=[list(cookie) for cookie in resolved.cookies],
+        referer=resolved.referer,
+        worker=worker,
+    )
+
+
+def output_data(
+    video: SoraResolvedVideo, result: DownloadResult, *, worker: str
+) -> SoraExtractionOutput:
+    return SoraExtractionOutput(
+        share_url=video.share_url,
+        mp4_url=result.url,
+        local_path=str(result.path),
+        file_size_bytes=result.size,
+        sha256=result.sha256,
+        resolver=video.resolver,
+        worker=worker,
+        share_id=video.share_id,
+        strategy=video.strategy,
+        variant=video.variant,
+        width=video.width,
+        height=video.height,
+        title=video.title,
+        expires_at=video.expires_at,
+        resumed_from=result.resumed_from,
+        connections=result.connections,
+        elapsed_seconds=round(result.elapsed, 3),
+        activity_attempt=activity.info().attempt,
+    )

@@ -1,0 +1,501 @@
+"""``sora-browser worker``, ``submit`` and ``temporal-dev``: Temporal from the command line.
+
+Cheap to import: temporalio (and aiohttp, Playwright) load inside the commands, so registering
+them on the main group costs ``--help`` nothing. Data goes to stdout (one JSON object per link
+with ``--json``, the same fields as ``download --json`` plus ``workflow_id``); messages for a
+person go to stderr.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import sys
+import uuid
+from collections.abc import AsyncIterator, Callable, Coroutine
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+if TYPE_CHECKING:
+    from temporalio.client import Client, WorkflowHandle
+
+    from .activities import SoraActivities
+    from .data import ActivityPolicy, SoraExtractionOutput, SoraLinkResult
+    from .worker import ConnectOptions
+
+F = TypeVar("F", bound=Callable[..., Any])
+EXIT_INTERRUPTED = 130
+
+
+def connection_options(func: F) -> F:
+    """Where the cluster is; the env names are the Temporal CLI's own."""
+    options = [
+        click.option(
+            "--address",
+            envvar="TEMPORAL_ADDRESS",
+            default="127.0.0.1:7233",
+            show_default=True,
+            help="Temporal frontend HOST:PORT.",
+        ),
+        click.option(
+            "--namespace", envvar="TEMPORAL_NAMESPACE", default="default", show_default=True
+        ),
+        click.option(
+            "--task-queue",
+            envvar="SORA_BROWSER_TASK_QUEUE",
+            default="sora-browser",
+            show_default=True,
+        ),
+        click.option("--tls", is_flag=True, help="Use TLS (implied by --tls-cert or --api-key)."),
+        click.option(
+            "--tls-cert",
+            envvar="TEMPORAL_TLS_CLIENT_CERT_PATH",
+            type=click.Path(exists=True, dir_okay=False, path_type=Path),
+            help="Client certificate for mTLS.",
+        ),
+        click.option(
+            "--tls-key",
+            envvar="TEMPORAL_TLS_CLIENT_KEY_PATH",
+            type=click.Path(exists=True, dir_okay=False, path_type=Path),
+            help="Client private key for mTLS.",
+        ),
+        click.option(
+            "--tls-ca",
+            envvar="TEMPORAL_TLS_SERVER_CA_CERT_PATH",
+            type=click.Path(exists=True, dir_okay=False, path_type=Path),
+            help="CA certificate of the server.",
+        ),
+        click.option("--api-key", envvar="TEMPORAL_API_KEY", help="API key (Temporal Cloud)."),
+        click.option("-q", "--quiet", is_flag=True, help="Print nothing but data and errors."),
+        click.option("-v", "--verbose", is_flag=True, help="Log more; tracebacks on errors."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _connect_options(kwargs: dict[str, Any]) -> ConnectOptions:
+    from .worker import ConnectOptions
+
+    return ConnectOptions(
+        address=kwargs.pop("address"),
+        namespace=kwargs.pop("namespace"),
+        tls=kwargs.pop("tls"),
+        tls_cert=kwargs.pop("tls_cert"),
+        tls_key=kwargs.pop("tls_key"),
+        tls_ca=kwargs.pop("tls_ca"),
+        api_key=kwargs.pop("api_key"),
+    )
+
+
+def _run(work: Coroutine[Any, Any, int], *, verbose: bool) -> None:
+    """Run ``work``; any failure ends in one line on stderr (a traceback only with -v)."""
+    try:
+        code = asyncio.run(work)
+    except KeyboardInterrupt:
+        sys.exit(EXIT_INTERRUPTED)
+    except Exception as exc:  # connection refused, bad certificate, ...: one clear line
+        if verbose:
+            import traceback
+
+            traceback.print_exception(exc, file=sys.stderr)
+        click.echo(f"error: {exc}", err=True)
+        code = getattr(exc, "exit_code", 1)
+    sys.exit(code)
+
+
+def _setup_logging(quiet: bool, verbose: bool) -> None:
+    level = logging.WARNING if quiet else logging.DEBUG if verbose else logging.INFO
+    logging.basicConfig(level=level, stream=sys.stderr, format="%(asctime)s %(message)s")
+    if not verbose:  # the SDK's per-poll chatter is noise for a person watching a worker
+        logging.getLogger("temporalio").setLevel(logging.WARNING)
+
+
+def _hosts(values: tuple[str, ...]) -> frozenset[str]:
+    env = os.environ.get("SORA_BROWSER_ALLOW_HOSTS", "")
+    return frozenset(h.strip() for h in (*values, *env.split(",")) if h.strip())
+
+
+def _say(quiet: bool, message: str) -> None:
+    if not quiet:
+        click.echo(message, err=True)
+
+
+def _emit(record: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
+    sys.stdout.flush()
+
+
+@click.command()
+@connection_options
+@click.option(
+    "--output-dir",
+    "-o",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder for the videos (default: <system temp>/sora_videos).",
+)
+@click.option(
+    "--max-concurrent",
+    type=click.IntRange(min=1),
+    default=4,
+    show_default=True,
+    help="Activities this worker runs at once.",
+)
+@click.option(
+    "--allow-host",
+    multiple=True,
+    metavar="HOST",
+    help="Also allow this host (repeatable; env SORA_BROWSER_ALLOW_HOSTS).",
+)
+@click.option(
+    "--mode",
+    type=click.Choice(["auto", "static", "browser"]),
+    default="auto",
+    show_default=True,
+    help="How links are resolved unless a workflow asks otherwise.",
+)
+@click.option(
+    "--chromium",
+    envvar="SORA_BROWSER_CHROMIUM",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Chromium binary to use.",
+)
+@click.option(
+    "--retries",
+    type=click.IntRange(min=0, max=10),
+    default=1,
+    show_default=True,
+    help="Library retries inside one activity attempt (Temporal retries the rest).",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=1),
+    default=3600.0,
+    show_default=True,
+    help="Total seconds one download may take inside an attempt.",
+)
+@click.option(
+    "--graceful-shutdown",
+    type=click.FloatRange(min=0),
+    default=10.0,
+    show_default=True,
+    help="Seconds running activities get to finish on SIGTERM.",
+)
+def worker(**kwargs: Any) -> None:
+    """Run a Temporal worker for the sora-browser workflows and activities."""
+    quiet, verbose = kwargs.pop("quiet"), kwargs.pop("verbose")
+    _setup_logging(quiet, verbose)
+    connect = _connect_options(kwargs)
+    _run(_worker(connect, quiet=quiet, **kwargs), verbose=verbose)
+
+
+async def _worker(
+    connect_options: ConnectOptions,
+    *,
+    task_queue: str,
+    max_concurrent: int,
+    graceful_shutdown: float,
+    quiet: bool,
+    **settings: Any,
+) -> int:
+    from datetime import timedelta
+
+    from .worker import connect, run_worker
+
+    activities = _activities(**settings)
+    client = await connect(connect_options)
+    ready = (
+        f"Worker ready on task queue {task_queue!r} at {connect_options.address}"
+        f" (namespace {connect_options.namespace}, output {activities.output_dir})"
+    )
+    await run_worker(
+        client,
+        task_queue,
+        activities,
+        max_concurrent=max_concurrent,
+        graceful_shutdown=timedelta(seconds=graceful_shutdown),
+        on_ready=lambda: _say(quiet, ready),
+    )
+    _say(quiet, "Worker stopped.")
+    return 0
+
+
+def _activities(
+    *,
+    output_dir: Path | None,
+    allow_host: tuple[str, ...],
+    mode: str,
+    chromium: Path | None,
+    retries: int,
+    timeout: float,
+) -> SoraActivities:
+    from ..options import DownloadOptions, ResolveOptions
+    from .activities import SoraActivities
+
+    hosts = _hosts(allow_host)
+    return SoraActivities(
+        ResolveOptions(mode=mode, allow_hosts=hosts, chromium_path=chromium),  # type: ignore[arg-type]
+        DownloadOptions(allow_hosts=hosts, retries=retries, total_timeout=timeout),
+        output_dir,
+    )
+
+
+@click.command("temporal-dev")
+@click.option("--port", type=click.IntRange(1, 65535), default=7233, show_default=True)
+@click.option(
+    "--ui-port",
+    type=click.IntRange(1, 65535),
+    help="Also serve the web UI on this port (headless without it).",
+)
+@click.option(
+    "--db-filename",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Keep state in this SQLite file (in memory without it).",
+)
+def temporal_dev(port: int, ui_port: int | None, db_filename: Path | None) -> None:
+    """Run a local Temporal dev server on 127.0.0.1 for trying the worker out."""
+    from .devserver import INSTALL_HINT, dev_server_args, find_temporal_cli
+
+    cli = find_temporal_cli()
+    if cli is None:
+        raise click.ClickException(f"The Temporal CLI was not found: {INSTALL_HINT}")
+    args = dev_server_args(cli, port=port, ui_port=ui_port, db_filename=db_filename)
+    click.echo(f"Temporal dev server on 127.0.0.1:{port} (Ctrl-C stops it)", err=True)
+    # Replace this process: Ctrl-C and SIGTERM then reach the server directly.
+    os.execv(args[0], args)
+
+
+@click.command()
+@click.argument("inputs", nargs=-1, required=True, metavar="URL|FILE...")
+@connection_options
+@click.option(
+    "--output-dir",
+    "-o",
+    metavar="DIR",
+    help="Folder for the videos, relative to (or inside) the worker's output folder.",
+)
+@click.option(
+    "--mode",
+    type=click.Choice(["auto", "static", "browser"]),
+    default="auto",
+    show_default=True,
+    help="auto: as the worker is configured.",
+)
+@click.option("--batch", is_flag=True, help="One batch workflow for all links.")
+@click.option(
+    "--max-concurrent",
+    type=click.IntRange(min=1),
+    default=4,
+    show_default=True,
+    help="Links a batch workflow downloads at once.",
+)
+@click.option("--wait", is_flag=True, help="Wait for the results and print them.")
+@click.option("--json", "json_output", is_flag=True, help="One JSON object per link on stdout.")
+@click.option(
+    "--heartbeat-timeout",
+    type=click.FloatRange(min=1),
+    default=30.0,
+    show_default=True,
+    help="Seconds of silence after which a worker counts as dead.",
+)
+@click.option(
+    "--max-attempts",
+    type=click.IntRange(min=0),
+    default=5,
+    show_default=True,
+    help="Attempts per activity (0: unlimited).",
+)
+@click.option(
+    "--download-timeout",
+    type=click.FloatRange(min=1),
+    default=3600.0,
+    show_default=True,
+    help="Seconds one download attempt may take.",
+)
+def submit(inputs: tuple[str, ...], **kwargs: Any) -> None:
+    """Start a workflow per link (or one batch) on the task queue; --wait prints the results.
+
+    URL|FILE: share links, or files with one link per line (``-`` reads stdin). With --wait
+    the command exits 1 when any link failed.
+    """
+    from ..batch import read_links  # here, not at the top: batch imports the main CLI
+
+    quiet, verbose = kwargs.pop("quiet"), kwargs.pop("verbose")
+    connect = _connect_options(kwargs)
+    _run(_submit(connect, read_links(inputs), quiet=quiet, **kwargs), verbose=verbose)
+
+
+async def _submit(
+    connect_options: ConnectOptions,
+    urls: list[str],
+    *,
+    task_queue: str,
+    batch: bool,
+    wait: bool,
+    json_output: bool,
+    quiet: bool,
+    max_concurrent: int,
+    **link_settings: Any,
+) -> int:
+    from .worker import connect
+
+    client = await connect(connect_options)
+    policy = _policy(link_settings)
+    links = _links(urls, **link_settings)
+    if batch:
+        started = [await _start_batch(client, task_queue, links, policy, max_concurrent)]
+    else:
+        started = [await _start_one(client, task_queue, link, policy) for link in links]
+    _say(quiet, f"Started {len(started)} workflow(s) on task queue {task_queue!r}")
+    if not wait:
+        for handle, url in started:
+            record = {"share_url": url, "workflow_id": handle.id, "run_id": handle.result_run_id}
+            _emit(record) if json_output else click.echo(handle.id)
+        return 0
+    results = _batch_results(started[0][0]) if batch else _single_results(started)
+    failed = 0
+    async for result, workflow_id in results:
+        failed += _report(result, workflow_id, json_output=json_output, quiet=quiet)
+    return 1 if failed else 0
+
+
+def _policy(settings: dict[str, Any]) -> ActivityPolicy:
+    from .data import ActivityPolicy
+
+    return ActivityPolicy(
+        heartbeat_timeout_seconds=settings.pop("heartbeat_timeout"),
+        maximum_attempts=settings.pop("max_attempts"),
+        download_timeout_seconds=settings.pop("download_timeout"),
+    )
+
+
+def _links(urls: list[str], *, output_dir: str | None, mode: str) -> list[Any]:
+    from .data import SoraExtractionInput
+
+    return [SoraExtractionInput(share_url=u, mode=mode, output_dir=output_dir) for u in urls]
+
+
+def workflow_id_for(url: str, kind: str = "download") -> str:
+    """Readable and unique: ``sora-download-<last path segment>-<8 hex>``."""
+    tail = url.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
+    slug = "".join(c for c in tail if c.isalnum() or c in "_-")[:64] or "link"
+    return f"sora-{kind}-{slug}-{uuid.uuid4().hex[:8]}"
+
+
+async def _start_one(
+    client: Client, task_queue: str, link: Any, policy: ActivityPolicy
+) -> tuple[WorkflowHandle[Any, Any], str]:
+    from .data import SoraDownloadRequest
+    from .workflows import SoraDownloadWorkflow
+
+    handle = await client.start_workflow(
+        SoraDownloadWorkflow.run,
+        SoraDownloadRequest(link=link, policy=policy),
+        id=workflow_id_for(link.share_url),
+        task_queue=task_queue,
+    )
+    return handle, link.share_url
+
+
+async def _start_batch(
+    client: Client, task_queue: str, links: list[Any], policy: ActivityPolicy, max_concurrent: int
+) -> tuple[WorkflowHandle[Any, Any], str]:
+    from .data import SoraBatchRequest
+    from .workflows import SoraBatchDownloadWorkflow
+
+    request = SoraBatchRequest(links=links, max_concurrent=max_concurrent, policy=policy)
+    handle = await client.start_workflow(
+        SoraBatchDownloadWorkflow.run,
+        request,
+        id=workflow_id_for(f"{len(links)}-links", "batch"),
+        task_queue=task_queue,
+    )
+    return handle, f"{len(links)} links"
+
+
+async def _single_results(
+    started: list[tuple[WorkflowHandle[Any, Any], str]],
+) -> AsyncIterator[tuple[SoraLinkResult, str]]:
+    """Each workflow's outcome as soon as it ends, whatever the order they were started in."""
+    tasks = [asyncio.ensure_future(_outcome(handle, url)) for handle, url in started]
+    for next_done in asyncio.as_completed(tasks):
+        yield await next_done
+
+
+async def _outcome(handle: WorkflowHandle[Any, Any], url: str) -> tuple[SoraLinkResult, str]:
+    from temporalio.client import WorkflowFailureError
+
+    from .data import SoraLinkResult
+    from .workflows import describe_failure
+
+    try:
+        output = await handle.result()
+    except WorkflowFailureError as exc:
+        return SoraLinkResult(share_url=url, error=describe_failure(exc.cause)), handle.id
+    return SoraLinkResult(share_url=url, output=output), handle.id
+
+
+async def _batch_results(
+    handle: WorkflowHandle[Any, Any],
+) -> AsyncIterator[tuple[SoraLinkResult, str]]:
+    output = await handle.result()
+    for result in output.results:
+        yield result, handle.id
+
+
+def _report(result: SoraLinkResult, workflow_id: str, *, json_output: bool, quiet: bool) -> int:
+    """Print one link's outcome; 1 when it failed."""
+    from .._progress import format_size
+
+    output, error = result.output, result.error
+    if output is not None:
+        if json_output:
+            _emit({**success_record(output), "workflow_id": workflow_id})
+        else:
+            click.echo(output.local_path)
+        size = format_size(output.file_size_bytes)
+        _say(quiet, f"✓ Download complete: {output.local_path}  Size: {size}")
+        return 0
+    assert error is not None, "a link result holds an output or an error"
+    if json_output:
+        record = {"type": error.type, "message": error.message, "exit_code": error.exit_code}
+        _emit({"share_url": result.share_url, "error": record, "workflow_id": workflow_id})
+    click.echo(f"error: {result.share_url}: {error.message}", err=True)
+    return 1
+
+
+def success_record(output: SoraExtractionOutput) -> dict[str, Any]:
+    """The ``download --json`` object for a worker's result (built by the same helper)."""
+    from datetime import datetime
+
+    from ..models import DownloadResult, ResolvedVideo
+    from ..reporting import download_json
+
+    resolved = ResolvedVideo(
+        share_url=output.share_url,
+        share_id=output.share_id,
+        mp4_url=output.mp4_url,
+        resolver=output.resolver,
+        strategy=output.strategy,
+        variant=output.variant,
+        width=output.width,
+        height=output.height,
+        title=output.title,
+        expires_at=datetime.fromisoformat(output.expires_at) if output.expires_at else None,
+    )
+    result = DownloadResult(
+        path=Path(output.local_path),
+        url=output.mp4_url,
+        size=output.file_size_bytes,
+        sha256=output.sha256,
+        resumed_from=output.resumed_from,
+        connections=output.connections,
+        elapsed=output.elapsed_seconds,
+    )
+    record = download_json(resolved, result)
+    record.update(worker=output.worker, activity_attempt=output.activity_attempt)
+    return record

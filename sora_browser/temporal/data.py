@@ -1,0 +1,141 @@
+"""What travels between workflows, activities and clients: plain dataclasses only.
+
+Temporal stores these in workflow histories as JSON. A running workflow may be replayed by a
+newer worker, so every field added after the first release must have a default, and no field
+is ever renamed or removed. Paths and times are strings for the same reason: the JSON
+converter round-trips them without custom hooks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class SoraExtractionInput:
+    """One share link to download (the original design's activity input)."""
+
+    share_url: str
+    output_path: str | None = None
+    """A file, or a folder for ``<share-id>.mp4``; relative paths sit under the worker's
+    output folder, and absolute ones must be inside it."""
+    mode: str = "auto"
+    """``auto`` lets the worker decide (its ``--mode``); ``static``/``browser`` force one."""
+    output_dir: str | None = None
+    """A folder for ``<share-id>.mp4`` (relative to the worker's output folder)."""
+
+
+@dataclass
+class SoraResolvedVideo:
+    """What ``resolve_sora_video`` found: enough to download without visiting the page again."""
+
+    share_url: str
+    share_id: str
+    mp4_url: str
+    resolver: str
+    strategy: str = ""
+    variant: str | None = None
+    width: int | None = None
+    height: int | None = None
+    title: str | None = None
+    expires_at: str | None = None
+    """ISO 8601 expiry of the signed URL, when it has one."""
+    cookies: list[list[str]] = field(default_factory=list)
+    """``[name, value, domain, path]`` for each cookie the page set; the CDN may want them."""
+    referer: str | None = None
+    worker: str = ""
+
+
+@dataclass
+class SoraDownloadInput:
+    """Input of ``download_sora_video``: a resolved video and where it should go."""
+
+    video: SoraResolvedVideo
+    output_path: str | None = None
+    mode: str = "auto"
+    """Used only when the signed URL expires and the link must be resolved again."""
+    output_dir: str | None = None
+
+
+@dataclass
+class SoraExtractionOutput:
+    """A verified file on the worker's disk (the original design's activity output)."""
+
+    share_url: str
+    mp4_url: str
+    local_path: str
+    file_size_bytes: int
+    sha256: str
+    resolver: str
+    worker: str
+    share_id: str = ""
+    strategy: str = ""
+    variant: str | None = None
+    width: int | None = None
+    height: int | None = None
+    title: str | None = None
+    expires_at: str | None = None
+    resumed_from: int = 0
+    """Bytes already on disk (a ``.part`` left by an earlier attempt) when this one started."""
+    connections: int = 1
+    elapsed_seconds: float = 0.0
+    activity_attempt: int = 1
+
+
+@dataclass
+class ActivityPolicy:
+    """Timeouts and retries the workflows use when they call the activities.
+
+    Seconds, not ``timedelta``: they travel inside workflow inputs as JSON.
+    """
+
+    resolve_timeout_seconds: float = 300.0
+    download_timeout_seconds: float = 3600.0
+    heartbeat_timeout_seconds: float = 30.0
+    """How fast a dead worker is noticed; its activity then retries elsewhere."""
+    maximum_attempts: int = 5
+    initial_interval_seconds: float = 1.0
+    maximum_interval_seconds: float = 60.0
+    backoff_coefficient: float = 2.0
+
+
+@dataclass
+class SoraDownloadRequest:
+    """Input of ``SoraDownloadWorkflow``."""
+
+    link: SoraExtractionInput
+    policy: ActivityPolicy = field(default_factory=ActivityPolicy)
+
+
+@dataclass
+class SoraErrorInfo:
+    """Why a link failed, in the shape of the CLI's ``error`` JSON object."""
+
+    type: str
+    message: str
+    exit_code: int = 1
+
+
+@dataclass
+class SoraLinkResult:
+    """One link's outcome in a batch: ``output`` or ``error``, never both."""
+
+    share_url: str
+    output: SoraExtractionOutput | None = None
+    error: SoraErrorInfo | None = None
+
+
+@dataclass
+class SoraBatchRequest:
+    """Input of ``SoraBatchDownloadWorkflow``."""
+
+    links: list[SoraExtractionInput]
+    max_concurrent: int = 4
+    policy: ActivityPolicy = field(default_factory=ActivityPolicy)
+
+
+@dataclass
+class SoraBatchOutput:
+    results: list[SoraLinkResult]
+    succeeded: int = 0
+    failed: int = 0

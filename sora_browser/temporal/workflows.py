@@ -1,0 +1,145 @@
+"""Workflows: one link (``SoraDownloadWorkflow``) and many (``SoraBatchDownloadWorkflow``).
+
+Both call ``resolve_sora_video`` then ``download_sora_video``: the resolved URL is recorded in
+the history, so a download retried on another worker does not visit the page again. Timeouts
+and the ``RetryPolicy`` are set here, where the activities are called; the heartbeat timeout
+is what makes a dead worker's download move to a live one quickly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError, FailureError, TimeoutError
+
+with workflow.unsafe.imports_passed_through():
+    from .activities import download_sora_video, resolve_sora_video
+    from .data import (
+        ActivityPolicy,
+        SoraBatchOutput,
+        SoraBatchRequest,
+        SoraDownloadInput,
+        SoraDownloadRequest,
+        SoraErrorInfo,
+        SoraExtractionInput,
+        SoraExtractionOutput,
+        SoraLinkResult,
+    )
+
+# The CLI's "download failed" code: a link that ran out of time or attempts is one of those.
+EXIT_DOWNLOAD_FAILED = 4
+
+
+@workflow.defn(name="SoraDownloadWorkflow")
+class SoraDownloadWorkflow:
+    """Download one share link; fails with the activity's error type when it cannot."""
+
+    @workflow.run
+    async def run(self, request: SoraDownloadRequest) -> SoraExtractionOutput:
+        try:
+            return await download_link(request.link, request.policy)
+        except ActivityError as exc:
+            info = error_info(exc)
+            # Re-raised as the activity's own type so a client can match it directly.
+            raise ApplicationError(
+                info.message, {"exit_code": info.exit_code}, type=info.type, non_retryable=True
+            ) from exc
+
+
+@workflow.defn(name="SoraBatchDownloadWorkflow")
+class SoraBatchDownloadWorkflow:
+    """Download many links, a few at a time; one result per link, failures included."""
+
+    def __init__(self) -> None:
+        self._done = 0
+        self._failed = 0
+        self._total = 0
+
+    @workflow.run
+    async def run(self, request: SoraBatchRequest) -> SoraBatchOutput:
+        self._total = len(request.links)
+        slots = asyncio.Semaphore(max(1, request.max_concurrent))
+
+        async def one(link: SoraExtractionInput) -> SoraLinkResult:
+            async with slots:
+                result = await self._attempt(link, request.policy)
+            self._done += 1
+            self._failed += result.error is not None
+            return result
+
+        results = await asyncio.gather(*(one(link) for link in request.links))
+        failed = sum(r.error is not None for r in results)
+        return SoraBatchOutput(
+            results=list(results), succeeded=len(results) - failed, failed=failed
+        )
+
+    @staticmethod
+    async def _attempt(link: SoraExtractionInput, policy: ActivityPolicy) -> SoraLinkResult:
+        try:
+            output = await download_link(link, policy)
+        except ActivityError as exc:
+            return SoraLinkResult(share_url=link.share_url, error=error_info(exc))
+        return SoraLinkResult(share_url=link.share_url, output=output)
+
+    @workflow.query
+    def progress(self) -> dict[str, int]:
+        """Links finished so far (``done`` includes ``failed``) out of ``total``."""
+        return {"done": self._done, "failed": self._failed, "total": self._total}
+
+
+async def download_link(link: SoraExtractionInput, policy: ActivityPolicy) -> SoraExtractionOutput:
+    """Resolve, then download, with the policy's timeouts and retries (workflow code)."""
+    options = activity_options(policy)
+    video = await workflow.execute_activity(
+        resolve_sora_video,
+        link,
+        start_to_close_timeout=timedelta(seconds=policy.resolve_timeout_seconds),
+        **options,
+    )
+    request = SoraDownloadInput(
+        video=video, output_path=link.output_path, mode=link.mode, output_dir=link.output_dir
+    )
+    return await workflow.execute_activity(
+        download_sora_video,
+        request,
+        start_to_close_timeout=timedelta(seconds=policy.download_timeout_seconds),
+        **options,
+    )
+
+
+def activity_options(policy: ActivityPolicy) -> dict[str, Any]:
+    retry = RetryPolicy(
+        initial_interval=timedelta(seconds=policy.initial_interval_seconds),
+        backoff_coefficient=policy.backoff_coefficient,
+        maximum_interval=timedelta(seconds=policy.maximum_interval_seconds),
+        maximum_attempts=policy.maximum_attempts,
+    )
+    heartbeat = timedelta(seconds=policy.heartbeat_timeout_seconds)
+    return {"heartbeat_timeout": heartbeat, "retry_policy": retry}
+
+
+def error_info(exc: ActivityError) -> SoraErrorInfo:
+    """Why an activity failed for good: its ``ApplicationError``, or a timeout."""
+    return describe_failure(exc.cause or exc)
+
+
+def describe_failure(cause: BaseException | None) -> SoraErrorInfo:
+    """A failure's type, message and CLI exit code (also used by ``submit`` on the client)."""
+    if isinstance(cause, ActivityError) and cause.cause is not None:
+        cause = cause.cause
+    if isinstance(cause, ApplicationError):
+        details = cause.details[0] if cause.details else {}
+        code = details.get("exit_code", 1) if isinstance(details, dict) else 1
+        kind = cause.type or "ApplicationError"
+        return SoraErrorInfo(type=kind, message=cause.message, exit_code=int(code))
+    if isinstance(cause, TimeoutError):
+        what = cause.type.name.lower() if cause.type else "timeout"
+        message = f"Timed out ({what}) after the retry policy's attempts"
+        return SoraErrorInfo(type="TimeoutError", message=message, exit_code=EXIT_DOWNLOAD_FAILED)
+    if isinstance(cause, FailureError):
+        return SoraErrorInfo(type=type(cause).__name__, message=cause.message, exit_code=1)
+    return SoraErrorInfo(type=type(cause).__name__, message=str(cause), exit_code=1)
