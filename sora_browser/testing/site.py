@@ -76,9 +76,10 @@ class FixtureSite:
             warnings.simplefilter("ignore", web.NotAppKeyWarning)
             self.app["site"] = self
         self._runner: web.AppRunner | None = None
-        from . import cdn, pages
+        from . import cdn, dynamic, pages
 
         pages.add_routes(self)
+        dynamic.add_routes(self)
         cdn.add_routes(self)
 
     @property

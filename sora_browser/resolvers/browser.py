@@ -1,0 +1,289 @@
+"""Resolve a share link in a real headless Chromium: for pages static parsing cannot read.
+
+Such pages render the video with JavaScript, fetch the post JSON after load, play from a
+``blob:`` URL, wait for a click, or sit behind a Cloudflare challenge. One resolution:
+
+1. a fresh context (own cookies; ``--cookies`` loaded into it; optionally recording a HAR, or
+   replaying one offline), every request routed through the URL policy (``_capture``);
+2. listeners attached, then ``goto``; stop the moment a confident candidate exists;
+3. when the page settles with nothing: read the DOM; on a challenge page wait for the reload;
+   otherwise click play once and wait again; then give up with ``NoVideoFound``, quickly rather
+   than at the timeout;
+4. rank with ``parsing.rank_candidates`` and return the context's cookies with the URL, since
+   the CDN may want the ones the challenge set.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+from playwright.async_api import Browser, BrowserContext, Page
+
+from .. import parsing
+from ..errors import ChallengeRequired, LoginRequired, NetworkError, NoVideoFound
+from ..models import Cookie, ResolvedVideo
+from ..options import ResolveOptions
+from ..parsing import Candidate, PageState
+from ..urls import ShareLink, UrlPolicy
+from ._capture import Capture
+from ._launch import LAUNCHER, BrowserLauncher, map_playwright_errors
+from .base import to_resolved
+
+log = logging.getLogger(__name__)
+
+SETTLE_QUIET = 0.3
+"""Seconds without network activity, after load, before the page counts as settled.
+
+Hydration fetches follow their scripts within a few event-loop turns; the DOM read after it
+also waits for ``requestIdleCallback``, so slow script execution is covered there."""
+DRAIN_TIMEOUT = 1.0
+CLICK_TIMEOUT_MS = 1500
+PLAY_SELECTORS = (
+    "button[aria-label*='play' i]",
+    "[role=button][aria-label*='play' i]",
+    "button:has-text('Play')",
+    "[class*='play' i]",
+    "video",
+)
+# Runs in the page: the URLs its video elements hold, once the main thread is idle.
+DOM_SCRIPT = """() => new Promise((done) => {
+  const collect = () => {
+    const urls = [];
+    for (const el of document.querySelectorAll("video, source[src]")) {
+      urls.push(el.currentSrc || "", el.src || "");
+    }
+    done(urls.filter((u) => u && !u.startsWith("blob:") && !u.startsWith("data:")));
+  };
+  if ("requestIdleCallback" in window) requestIdleCallback(collect, { timeout: 500 });
+  else collect();
+})"""
+
+
+class BrowserResolver:
+    """A ``Resolver`` backed by the process-wide Chromium; a fresh context per link."""
+
+    def __init__(self, options: ResolveOptions, *, launcher: BrowserLauncher | None = None):
+        self.options = options
+        self.name = "har" if options.har_path is not None else "browser"
+        self.policy = UrlPolicy(options.allow_hosts)
+        self.blocked: list[str] = []
+        """Every URL the policy refused, across this resolver's runs (for debugging)."""
+        self._launcher = launcher or LAUNCHER
+        self._browser: Browser | None = None
+        self._acquiring = asyncio.Lock()
+        self._pages = asyncio.Semaphore(options.browser_pages)
+
+    async def resolve(self, link: ShareLink) -> ResolvedVideo:
+        browser = await self._get_browser()
+        async with self._pages:
+            started = time.perf_counter()
+            try:
+                return await self._resolve(browser, link)
+            finally:
+                log.debug("%s: %s in %.2fs", self.name, link.url, time.perf_counter() - started)
+
+    async def aclose(self) -> None:
+        if self._browser is not None:
+            self._browser = None
+            await self._launcher.release()
+
+    async def _get_browser(self) -> Browser:
+        async with self._acquiring:
+            if self._browser is None or not self._browser.is_connected():
+                if self._browser is not None:
+                    await self._launcher.release()
+                    self._browser = None
+                self._browser = await self._launcher.acquire(self.options.chromium_path)
+            return self._browser
+
+    async def _resolve(self, browser: Browser, link: ShareLink) -> ResolvedVideo:
+        with map_playwright_errors(link.url):
+            context = await browser.new_context(**self._context_args())
+            try:
+                return await self._in_context(context, link)
+            finally:
+                await context.close()  # also writes the HAR when recording
+
+    def _context_args(self) -> dict[str, Any]:
+        args: dict[str, Any] = {
+            "user_agent": self.options.user_agent,
+            # Requests a service worker answers bypass routing, and with it the URL policy.
+            "service_workers": "block",
+            "java_script_enabled": True,
+        }
+        if self.options.record_har_path is not None:
+            args["record_har_path"] = str(self.options.record_har_path)
+            args["record_har_content"] = "embed"
+        return args
+
+    async def _in_context(self, context: BrowserContext, link: ShareLink) -> ResolvedVideo:
+        if self.options.har_path is not None:
+            # Registered first so it runs last: the policy route below sees each request first.
+            await context.route_from_har(self.options.har_path, not_found="abort")
+        if self.options.cookies_file is not None:
+            await context.add_cookies(_cookie_params(self.options.cookies_file))
+        page = await context.new_page()
+        capture = Capture(self.policy, page.main_frame, self.options.max_page_bytes)
+        await context.route("**/*", capture.route)
+        _listen(page, capture)
+        try:
+            best = await self._find(page, capture, link)
+            title = await _title(page, capture)
+            cookies = tuple(
+                Cookie(c["name"], c["value"], c["domain"], c["path"])
+                for c in await context.cookies()
+            )
+        finally:
+            self.blocked.extend(capture.blocked)
+            await capture.cancel()
+        return to_resolved(link, best, resolver=self.name, title=title, cookies=cookies)
+
+    async def _find(self, page: Page, capture: Capture, link: ShareLink) -> Candidate:
+        try:
+            async with asyncio.timeout(self.options.timeout):
+                with map_playwright_errors(link.url):
+                    await page.goto(link.url, wait_until="commit")
+                    await _drive(page, capture)
+        except TimeoutError:
+            return _at_timeout(capture, link, self.options.timeout)
+        except NetworkError as exc:
+            if self.options.har_path is None:
+                raise
+            raise NoVideoFound(f"{link.url} is not recorded in {self.options.har_path}") from exc
+        # Stopping early must not cost the best variant: a video element often starts the
+        # media request while the post JSON that lists `source` is still being read.
+        await capture.drain(DRAIN_TIMEOUT)
+        capture.check()
+        ranked = capture.ranked()
+        if ranked:
+            return ranked[0]
+        raise _nothing_found(capture, link)
+
+
+async def _drive(page: Page, capture: Capture) -> None:
+    """Wait for a candidate; read the DOM, sit out a challenge and click play as needed."""
+    clicked = False
+    while True:
+        if await _found_or_settled(capture):
+            return
+        capture.add(_dom_candidates(await _dom_urls(page)))
+        if capture.found.is_set():
+            return
+        if capture.challenged:
+            await _until_busy(capture)  # the challenge script reloads the page when it passes
+            continue
+        if clicked:
+            return
+        clicked = True
+        await _click_play(page)
+
+
+async def _found_or_settled(capture: Capture) -> bool:
+    """True once a confident candidate exists; False once the page sat idle for a moment."""
+    while not capture.found.is_set():
+        capture.check()
+        capture.activity.clear()
+        if not capture.idle():
+            await capture.activity.wait()
+            continue
+        try:
+            async with asyncio.timeout(SETTLE_QUIET):
+                await capture.activity.wait()
+        except TimeoutError:
+            return capture.found.is_set()
+    return True
+
+
+async def _until_busy(capture: Capture) -> None:
+    while capture.idle():
+        capture.activity.clear()
+        await capture.activity.wait()
+
+
+async def _dom_urls(page: Page) -> list[str]:
+    from playwright.async_api import Error as PlaywrightError
+
+    try:
+        urls = await page.evaluate(DOM_SCRIPT)
+    except PlaywrightError:
+        return []  # the page navigated while we looked: the next settle looks again
+    return [u for u in urls if isinstance(u, str)]
+
+
+def _dom_candidates(urls: list[str]) -> list[Candidate]:
+    return [Candidate(url=u, strategy="dom") for u in dict.fromkeys(urls)]
+
+
+async def _click_play(page: Page) -> None:
+    """Click the first play button (or the video) once: some pages load nothing until then."""
+    from playwright.async_api import Error as PlaywrightError
+
+    for selector in PLAY_SELECTORS:
+        target = page.locator(selector).first
+        try:
+            if await target.count() and await target.is_visible():
+                await target.click(timeout=CLICK_TIMEOUT_MS)
+                log.debug("clicked %s", selector)
+                return
+        except PlaywrightError:
+            continue  # covered, detached or gone: try the next kind of control
+
+
+def _listen(page: Page, capture: Capture) -> None:
+    page.on("request", capture.on_request)
+    page.on("requestfinished", capture.on_request_done)
+    page.on("requestfailed", capture.on_request_done)
+    page.on("response", capture.on_response)
+    page.on("load", capture.on_load)
+
+
+async def _title(page: Page, capture: Capture) -> str | None:
+    from playwright.async_api import Error as PlaywrightError
+
+    try:
+        html = await page.content()
+    except PlaywrightError:
+        html = capture.main.text if capture.main else ""
+    return parsing.page_title(html) if html else None
+
+
+def _at_timeout(capture: Capture, link: ShareLink, timeout: float) -> Candidate:
+    """Out of time: settle for a weak candidate, else say why nothing was found."""
+    capture.check()
+    ranked = capture.ranked()
+    if ranked:
+        return ranked[0]
+    if capture.challenged:
+        raise ChallengeRequired(
+            f"The bot challenge on {link.url} did not clear within {timeout:g}s"
+        )
+    raise NoVideoFound(f"No video appeared on {link.url} within {timeout:g}s")
+
+
+def _nothing_found(capture: Capture, link: ShareLink) -> NoVideoFound:
+    state = capture.main.state if capture.main else PageState.OK
+    if capture.main is not None and capture.main.status >= 400 and state is PageState.OK:
+        return NoVideoFound(f"HTTP {capture.main.status} from {link.url}: no video there")
+    if state is PageState.LOGIN:
+        return LoginRequired(f"The share page asks to log in: {link.url} (try --cookies FILE)")
+    if capture.blocked:
+        return NoVideoFound(
+            f"Could not find MP4 URL in Sora share page {link.url} "
+            f"({len(capture.blocked)} request(s) refused by the URL policy, "
+            f"e.g. {capture.blocked[0]})"
+        )
+    return NoVideoFound(f"Could not find MP4 URL in Sora share page {link.url}")
+
+
+def _cookie_params(path: Path) -> list[Any]:
+    """Cookies from a Netscape cookies.txt, in the shape ``context.add_cookies`` takes."""
+    from ..cookies import load_cookies
+
+    return [
+        {"name": c.name, "value": c.value, "domain": c.domain, "path": c.path or "/"}
+        for c in load_cookies(path)
+    ]
