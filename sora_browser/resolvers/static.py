@@ -1,0 +1,190 @@
+"""Resolve a share link with one plain HTTP GET and the pure parsers in ``parsing``.
+
+No JavaScript runs, so this only works when the page's HTML carries the media URL (og:video,
+``<video src>``, post JSON in scripts). It is fast (no browser start-up) and is tried first;
+pages that render the video only from JavaScript end in ``NoVideoFound`` so the chain can fall
+back to the browser.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import aiohttp
+
+from .._http import add_cookies, new_session, open_url, retrying, status_error
+from ..cookies import load_cookies
+from ..errors import ChallengeRequired, LoginRequired, NoVideoFound, PageGone, PolicyRefused
+from ..models import Cookie, ResolvedVideo
+from ..options import ResolveOptions
+from ..parsing import (
+    Candidate,
+    PageState,
+    classify_page,
+    find_candidates,
+    is_login_url,
+    page_title,
+    rank_candidates,
+)
+from ..urls import ShareLink, UrlPolicy
+from .base import to_resolved
+
+# What Chrome sends for a top-level navigation. Sora's edge serves the full server-rendered
+# page (og:video, flight data) to such requests; odd-looking clients are likelier to be
+# challenged.
+PAGE_HEADERS = {
+    "Accept": (
+        "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8"
+    ),
+    "Upgrade-Insecure-Requests": "1",
+    "Sec-Fetch-Dest": "document",
+    "Sec-Fetch-Mode": "navigate",
+    "Sec-Fetch-Site": "none",
+    "Sec-Fetch-User": "?1",
+}
+_CHUNK = 64 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class FetchedPage:
+    url: str
+    """Where the page ended up after redirects: the base for relative URLs."""
+    status: int
+    headers: dict[str, str]
+    text: str
+    state: PageState
+
+
+class StaticResolver:
+    """``Resolver`` that GETs the share page and parses its HTML."""
+
+    name = "static"
+
+    def __init__(
+        self,
+        options: ResolveOptions,
+        *,
+        session: aiohttp.ClientSession | None = None,
+        backoff: tuple[float, float] = (0.5, 8.0),
+    ) -> None:
+        self._options = options
+        self._policy = UrlPolicy(options.allow_hosts)
+        self._session = session
+        self._owns_session = session is None
+        self._cookies_added = False
+        self._backoff = backoff
+        """(initial, maximum) seconds between retries, unless ``Retry-After`` says otherwise."""
+
+    async def resolve(self, link: ShareLink) -> ResolvedVideo:
+        page = await self.fetch_page(link.url)
+        _raise_for_state(page, link)
+        ranked = rank_candidates(find_candidates(page.text, page.url))
+        best, refused = self._first_allowed(ranked)
+        if best is None:
+            raise NoVideoFound(_no_video_message(link, refused))
+        # No cookies are handed on: the ones from --cookies belong to sora.chatgpt.com and
+        # the signed CDN URL needs none.
+        return to_resolved(link, best, resolver=self.name, title=page_title(page.text))
+
+    async def fetch_page(self, url: str) -> FetchedPage:
+        """The share page, retried on retryable failures; 4xx/5xx that mean nothing else raise."""
+        options = self._options
+        attempts = retrying(
+            retries=options.retries, initial=self._backoff[0], maximum=self._backoff[1]
+        )
+        async for attempt in attempts:
+            with attempt:
+                return await self._fetch_once(url)
+        raise AssertionError("unreachable: tenacity re-raises the last error")
+
+    async def _fetch_once(self, url: str) -> FetchedPage:
+        session = self._session_for_use()
+        headers = {**PAGE_HEADERS, "User-Agent": self._options.user_agent}
+        timeout = aiohttp.ClientTimeout(total=self._options.timeout)
+        async with open_url(
+            session, url, policy=self._policy, headers=headers, what="share page", timeout=timeout
+        ) as response:
+            text = await _read_text(response, self._options.max_page_bytes)
+            state = classify_page(response.status, dict(response.headers), text)
+            if response.status >= 400 and state is PageState.OK:
+                # Not a page that explains itself (gone, login, challenge): an HTTP failure,
+                # retried when it is 5xx/408/429, and exit 4 in the end, not "no video".
+                raise status_error(response, text[:4096])
+            return FetchedPage(
+                str(response.url), response.status, dict(response.headers), text, state
+            )
+
+    def _session_for_use(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            self._session = new_session(
+                policy=self._policy,
+                user_agent=self._options.user_agent,
+                timeout=aiohttp.ClientTimeout(total=self._options.timeout),
+                cookies=self._cookies(),
+            )
+        elif not self._cookies_added:
+            add_cookies(self._session, self._cookies())
+        self._cookies_added = True
+        return self._session
+
+    def _cookies(self) -> tuple[Cookie, ...]:
+        path = self._options.cookies_file
+        return () if path is None else load_cookies(path)
+
+    def _first_allowed(self, ranked: list[Candidate]) -> tuple[Candidate | None, list[str]]:
+        """The best candidate the URL policy accepts; refused ones are never contacted."""
+        refused: list[str] = []
+        for candidate in ranked:
+            try:
+                self._policy.check_url(candidate.url)
+            except PolicyRefused:
+                refused.append(candidate.url)
+                continue
+            return candidate, refused
+        return None, refused
+
+    async def aclose(self) -> None:
+        if self._owns_session and self._session is not None:
+            await self._session.close()
+            self._session = None
+            self._cookies_added = False
+
+
+async def _read_text(response: aiohttp.ClientResponse, cap: int) -> str:
+    """At most ``cap`` bytes of the body, decoded; a huge page is parsed as far as it goes."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.content.iter_chunked(_CHUNK):
+        chunks.append(chunk)
+        size += len(chunk)
+        if size >= cap:
+            break
+    body = b"".join(chunks)[:cap]
+    try:
+        return body.decode(response.charset or "utf-8", "replace")
+    except LookupError:  # a charset name Python does not know
+        return body.decode("utf-8", "replace")
+
+
+def _raise_for_state(page: FetchedPage, link: ShareLink) -> None:
+    url = link.url
+    if page.state is PageState.CHALLENGE:
+        raise ChallengeRequired(
+            f"Cloudflare answered {url} with a bot challenge (HTTP {page.status}, "
+            '"Just a moment..."); plain HTTP cannot pass it: try --browser'
+        )
+    if page.state is PageState.GONE:
+        raise PageGone(f"Sora share page {url} is gone (HTTP {page.status}: no longer available)")
+    if page.state is PageState.LOGIN or is_login_url(page.url):
+        raise LoginRequired(
+            f"Sora share page {url} shows a login wall; pass --cookies FILE with cookies from a "
+            "logged-in browser, or try --browser"
+        )
+
+
+def _no_video_message(link: ShareLink, refused: list[str]) -> str:
+    message = f"Could not find MP4 URL in Sora share page {link.url}"
+    if refused:
+        hosts = sorted({u.split("/")[2] for u in refused})
+        return message + f" (media URLs refused by the URL policy: {', '.join(hosts)})"
+    return message + " (the page may render its video with JavaScript: try --browser)"
