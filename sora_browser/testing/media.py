@@ -13,6 +13,8 @@ Fixture pages are templates. ``render_template`` expands:
   ``{{media:NAME|js}}``        ... with ``&`` as ``\\u0026`` and ``/`` as ``\\/`` (JSON in scripts)
   ``{{media:NAME|u002f}}``     ... with ``&`` as ``\\u0026`` and ``/`` as ``\\u002F``
   ``{{media:NAME|jsjs}}``      ... escaped twice (JSON inside a JS string inside JSON)
+  ``{{media:NAME|rel}}``       ... as a root-relative ``/path?query``, ``&amp;``-escaped
+  ``{{media:NAME|proto}}``     ... protocol-relative ``//host/path?query``, ``&amp;``-escaped
 """
 
 from __future__ import annotations
@@ -140,6 +142,9 @@ _ESCAPES: dict[str, Callable[[str], str]] = {
     "js": lambda u: u.replace("&", "\\u0026").replace("/", "\\/"),
     "u002f": lambda u: u.replace("&", "\\u0026").replace("/", "\\u002F"),
     "jsjs": lambda u: u.replace("&", "\\\\u0026").replace("/", "\\\\/"),
+    # Relative and protocol-relative forms, &amp;-escaped for attributes (pages.py, parsing).
+    "rel": lambda u: ("/" + u.split("/", 3)[3]).replace("&", "&amp;"),
+    "proto": lambda u: u.split(":", 1)[1].replace("&", "&amp;"),
 }
 _PLACEHOLDER = re.compile(r"\{\{(site|media:([A-Za-z0-9_]+)(?:\|([a-z0-9]+))?)\}\}")
 
