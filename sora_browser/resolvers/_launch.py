@@ -109,6 +109,8 @@ class BrowserLauncher:
         self.launches = 0
         """How many browsers this launcher started (tests assert static runs leave it at 0)."""
         self.users = 0
+        self.acquired = 0
+        """How many times any resolver asked for the browser."""
         self._running: _Running | None = None
         self._lock: asyncio.Lock | None = None
         self._lock_loop: asyncio.AbstractEventLoop | None = None
@@ -125,6 +127,7 @@ class BrowserLauncher:
                 await self._shutdown()
                 running = self._running = await self._launch(chromium_path)
             self.users += 1
+            self.acquired += 1
             return running.browser
 
     async def release(self) -> None:

@@ -18,10 +18,13 @@ from __future__ import annotations
 
 import base64
 import json
+import weakref
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from .media import render_template, signed_url
 
@@ -57,17 +60,29 @@ class DynamicState:
 
 
 def add_routes(site: FixtureSite) -> None:
-    """Register the dynamic endpoints on ``site.app`` (state in ``site.app["dynamic"]``)."""
-    site.app["dynamic"] = DynamicState()
-    site.app.router.add_get("/backend/project_y/post/{post_id}", _post_json)
-    site.app.router.add_get("/backend/blob-src/{post_id}", _blob_src)
-    site.app.router.add_get(f"/p/{CHALLENGE_ID}", _challenge)
-    site.app.router.add_get("/internal/secret", _secret)
+    """Register the dynamic endpoints on ``site.app``; ``state_of(site)`` counts their hits."""
+    _STATES[site] = DynamicState()
+    router = site.app.router
+    router.add_get("/backend/project_y/post/{post_id}", _bound(site, _post_json))
+    router.add_get("/backend/blob-src/{post_id}", _bound(site, _blob_src))
+    router.add_get(f"/p/{CHALLENGE_ID}", _bound(site, _challenge))
+    router.add_get("/internal/secret", _bound(site, _secret))
 
 
 def state_of(site: FixtureSite) -> DynamicState:
-    state: DynamicState = site.app["dynamic"]
-    return state
+    return _STATES[site]
+
+
+_STATES: weakref.WeakKeyDictionary[FixtureSite, DynamicState] = weakref.WeakKeyDictionary()
+_SiteHandler = Callable[["FixtureSite", web.Request], Awaitable[web.Response]]
+
+
+def _bound(site: FixtureSite, handler: _SiteHandler) -> Handler:
+    async def handle(request: web.Request) -> web.Response:
+        site.stats.requests.append((request.method, request.raw_path, dict(request.headers)))
+        return await handler(site, request)
+
+    return handle
 
 
 def post_json(site: FixtureSite, post_id: str) -> dict[str, Any]:
@@ -96,23 +111,20 @@ def post_json(site: FixtureSite, post_id: str) -> dict[str, Any]:
     return {"post": {"id": post_id, "text": POST_TITLE, "attachments": [attachment]}}
 
 
-async def _post_json(request: web.Request) -> web.Response:
-    site: FixtureSite = request.app["site"]
+async def _post_json(site: FixtureSite, request: web.Request) -> web.Response:
     state_of(site).post_fetches += 1
     body = post_json(site, request.match_info["post_id"])
     return web.json_response(body, headers={"Cache-Control": "no-store"}, dumps=json.dumps)
 
 
-async def _blob_src(request: web.Request) -> web.Response:
-    site: FixtureSite = request.app["site"]
+async def _blob_src(site: FixtureSite, request: web.Request) -> web.Response:
     url = signed_url(site.url, site.videos["source"], secret=site.secret)
     return web.Response(
         body=base64.b64encode(url.encode()), content_type="application/octet-stream"
     )
 
 
-async def _challenge(request: web.Request) -> web.Response:
-    site: FixtureSite = request.app["site"]
+async def _challenge(site: FixtureSite, request: web.Request) -> web.Response:
     if request.cookies.get(CLEARANCE_COOKIE):
         page = CLEARED_HTML.format(title=POST_TITLE)
         html = render_template(
@@ -127,6 +139,6 @@ async def _challenge(request: web.Request) -> web.Response:
     )
 
 
-async def _secret(request: web.Request) -> web.Response:
-    state_of(request.app["site"]).secret_hits += 1
+async def _secret(site: FixtureSite, request: web.Request) -> web.Response:
+    state_of(site).secret_hits += 1
     return web.Response(text="the URL policy should have stopped this request")
