@@ -329,7 +329,7 @@ _MAX_JSON_ATTEMPTS = 4000
 def _loads(text: str) -> Any:
     try:
         return json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: hostile nesting depth
         return None
 
 
@@ -352,6 +352,8 @@ def json_values(text: str) -> Iterator[Any]:
     while attempts < _MAX_JSON_ATTEMPTS and (match := _OBJECT_START.search(text, pos)):
         try:
             value, pos = _DECODER.raw_decode(text, match.start())
+        except RecursionError:
+            return  # nested deeper than Python's stack: leave it to the URL scan
         except ValueError:
             pos, attempts = match.start() + 1, attempts + 1
             continue
