@@ -98,6 +98,8 @@ def unescape_url(text: str) -> str:
 
     ``%2F`` is left alone: it is part of the signed CDN path.
     """
+    if "\\" not in text and "&amp;" not in text:
+        return text  # the common case, and whole scripts go through here
     for _ in range(4):
         before = text
         text = _SLASH_ESC.sub("/", text)
@@ -284,10 +286,10 @@ def _from_next_flight(page: _Page, base_url: str) -> Iterator[Candidate]:
         for body in _scripts(page, "next-flight")
         for m in _FLIGHT_PUSH.finditer(body)
     ]
-    if chunks:
-        yield from scan_text(
-            "".join(chunks), base_url, json_as="next-flight", urls_as="next-flight"
-        )
+    # Rows are "<id>:<JSON>\n" and JSON holds no raw newline, so rows are scanned one by one:
+    # a row that is not JSON then costs only its own length.
+    for row in "".join(chunks).split("\n"):
+        yield from scan_text(row, base_url, json_as="next-flight", urls_as="next-flight")
 
 
 def _from_script_json(page: _Page, base_url: str) -> Iterator[Candidate]:
@@ -323,6 +325,20 @@ _OBJECT_START = re.compile(r"\{\s*\"")
 # A JS string literal that carries escaped JSON: JSON.parse("{\"post\":...}").
 _ESCAPED_JSON_LITERAL = re.compile(r'"((?:[^"\\]|\\.){0,64}?\{\\+"(?:[^"\\]|\\.)*)"', re.DOTALL)
 _URL_IN_TEXT = re.compile(r"""(?:https?:)?//[^\s"'<>\\^`{}|]+""")
+# Plain substring tests (``in`` is far faster than a regex alternation over a whole script).
+_TEXT_HINTS = (
+    "videos.openai.com",
+    ".mp4",
+    ".mov",
+    ".webm",
+    "raw",
+    "encodings",
+    "contentUrl",
+    "_url",
+)
+_VIDEOISH = re.compile(r"videos\.openai\.com|\.(?:mp4|m4v|mov|webm)\b|(?:/|%2f)raw\b", re.I)
+# Strings that any JSON object carrying a media URL contains; others are not walked.
+_MEDIA_HINT = re.compile(r'//|\\/|\\u002f|"(?:path|url|src|contenturl|\w*_url)"|encodings', re.I)
 _MAX_JSON_ATTEMPTS = 4000
 
 
@@ -357,13 +373,16 @@ def json_values(text: str) -> Iterator[Any]:
         except ValueError:
             pos, attempts = match.start() + 1, attempts + 1
             continue
-        yield value
+        if _MEDIA_HINT.search(text, match.start(), pos):
+            yield value
 
 
 def scan_text(
     text: str, base_url: str, *, json_as: str, urls_as: str | None, depth: int = 2
 ) -> Iterator[Candidate]:
     """Candidates from JSON objects in ``text``, JSON inside its string literals, and its URLs."""
+    if not any(hint in text for hint in _TEXT_HINTS):
+        return  # most scripts are app code: nothing there can name a video
     for value in json_values(text):
         yield from walk_json(value, base_url, strategy=json_as)
     if depth > 0:
@@ -378,6 +397,8 @@ def _urls_in_text(text: str, base_url: str, strategy: str) -> Iterator[Candidate
     """Video-looking URLs anywhere in ``text``, however escaped."""
     plain = unescape_url(text)
     for match in _URL_IN_TEXT.finditer(plain):
+        if not _VIDEOISH.search(match.group(0)):
+            continue  # cheap pre-filter: pages hold thousands of script and image URLs
         url = absolute_url(match.group(0).rstrip(".,;)"), base_url)
         if url and looks_like_video(url):
             yield Candidate(url=url, strategy=strategy, variant=_variant_near(plain, match.start()))
@@ -635,17 +656,18 @@ def _is_challenge(status: int, headers: dict[str, str], text: str) -> bool:
     return "_cf_chl_opt" in text and bool(_CHALLENGE_MARK.search(text))
 
 
+_META_TAG = re.compile(r"<meta\b([^>]*)>", re.IGNORECASE)
 _META_TITLE = re.compile(r"^(?:og|twitter):title$", re.IGNORECASE)
 _GENERIC_TITLES = frozenset({"sora", "sora 2", "just a moment...", "log in", "openai"})
 
 
 def page_title(html: str) -> str | None:
     """The page's own title for the video (og:title, <title>, prompt), unescaped."""
-    page = _split_page(html)
+    metas = (_attrs(m.group(1)) for m in _META_TAG.finditer(html))
     titles = [
         a.get("content", "")
-        for tag, a in page.tags
-        if tag == "meta" and _META_TITLE.match(a.get("property") or a.get("name") or "")
+        for a in metas
+        if _META_TITLE.match(a.get("property") or a.get("name") or "")
     ]
     match = _TITLE.search(html)
     if match:
