@@ -1,0 +1,100 @@
+"""What kind of page came back: the real thing, gone, a login wall or a bot challenge."""
+
+from __future__ import annotations
+
+import re
+from enum import Enum
+
+from ._text import _attrs, unescape_html
+
+
+class PageState(Enum):
+    OK = "ok"
+    GONE = "gone"
+    LOGIN = "login"
+    CHALLENGE = "challenge"
+
+
+# --- page classification ----------------------------------------------------------------------
+
+_CHALLENGE_MARK = re.compile(
+    r"<title>\s*(?:Just a moment\.\.\.|Attention Required! \| Cloudflare)|_cf_chl_opt|cf-chl-|"
+    r"/cdn-cgi/challenge-platform/h/[bg]/orchestrate",
+    re.IGNORECASE,
+)
+_VIDEO_HINT = re.compile(
+    r"videos\.openai\.com|\.mp4\b|%2Fraw|og:video|\\*\"encodings\\*\"", re.IGNORECASE
+)
+_GONE_TEXT = re.compile(
+    r"no longer available|(?:has been|was) (?:removed|deleted)|does(?:n't| not) exist|"
+    r"(?:page|post|video|content|generation) (?:was )?not found|could not be found",
+    re.IGNORECASE,
+)
+_LOGIN_TEXT = re.compile(
+    r"(?:log|sign) ?in to (?:continue|view|see|watch|access)|type=[\"']password[\"']|"
+    r"auth\.openai\.com/(?:log-?in|authorize)",
+    re.IGNORECASE,
+)
+_LOGIN_URL = re.compile(r"^https?://auth\.openai\.com/|/(?:auth/)?log-?in\b", re.IGNORECASE)
+_INVISIBLE = re.compile(r"<(script|style)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
+
+
+def is_login_url(url: str) -> bool:
+    """Whether a (redirect target) URL is a login page rather than content."""
+    return bool(_LOGIN_URL.search(url))
+
+
+def classify_page(status: int, headers: dict[str, str], text: str) -> PageState:
+    """What kind of page this is: the real thing, gone, a login wall or a bot challenge."""
+    lowered = {k.lower(): v for k, v in headers.items()}
+    if _is_challenge(status, lowered, text):
+        return PageState.CHALLENGE
+    if status in (404, 410):
+        return PageState.GONE
+    if status == 401 or (300 <= status < 400 and is_login_url(lowered.get("location", ""))):
+        return PageState.LOGIN
+    if _VIDEO_HINT.search(text):
+        return PageState.OK  # a logged-out page with a video still has "Log in" buttons
+    # Scripts carry every UI string of the app; only what the page shows says gone/login.
+    visible = _INVISIBLE.sub(" ", text)
+    if _GONE_TEXT.search(visible):
+        return PageState.GONE
+    if _LOGIN_TEXT.search(visible):
+        return PageState.LOGIN
+    return PageState.OK
+
+
+def _is_challenge(status: int, headers: dict[str, str], text: str) -> bool:
+    # Cloudflare marks its managed challenge with ``cf-mitigated: challenge`` (any status).
+    if headers.get("cf-mitigated", "").strip().lower() == "challenge":
+        return True
+    if status in (403, 429, 503):
+        return bool(_CHALLENGE_MARK.search(text))
+    # Normal pages may load /cdn-cgi/challenge-platform/scripts/jsd (bot detection), so a 200
+    # counts only with the interstitial's own config object.
+    return "_cf_chl_opt" in text and bool(_CHALLENGE_MARK.search(text))
+
+
+_TITLE = re.compile(r"<title\b[^>]*>(.*?)</title\s*>", re.IGNORECASE | re.DOTALL)
+_META_TAG = re.compile(r"<meta\b([^>]*)>", re.IGNORECASE)
+_META_TITLE = re.compile(r"^(?:og|twitter):title$", re.IGNORECASE)
+_GENERIC_TITLES = frozenset({"sora", "sora 2", "just a moment...", "log in", "openai"})
+
+
+def page_title(html: str) -> str | None:
+    """The page's own title for the video (og:title, <title>, prompt), unescaped."""
+    metas = (_attrs(m.group(1)) for m in _META_TAG.finditer(html))
+    titles = [
+        a.get("content", "")
+        for a in metas
+        if _META_TITLE.match(a.get("property") or a.get("name") or "")
+    ]
+    match = _TITLE.search(html)
+    if match:
+        titles.append(unescape_html(match.group(1)))
+    for title in titles:
+        cleaned = re.sub(r"\s+", " ", title).strip()
+        cleaned = re.sub(r"\s+[|·–-]\s+Sora$", "", cleaned)
+        if cleaned and cleaned.lower() not in _GENERIC_TITLES:
+            return cleaned
+    return None

@@ -1,0 +1,157 @@
+"""What every parsing strategy shares: ``Candidate``, the ranking vocabulary, unescaping.
+
+Sora pages hide media URLs inside script strings escaped once or twice (``\\u0026``,
+``\\u002F``, ``\\/``, ``&amp;``). Those escapes are undone here; percent-encoding is never
+touched, because the CDN path ``/az/files/<uuid>%2Fraw`` is signed with the ``%2F`` in it.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Candidate:
+    url: str
+    """Absolute, unescaped URL."""
+    strategy: str
+    """Which strategy found it: ``og:video``, ``video-src``, ``source-src``, ``json-ld``,
+    ``next-data``, ``next-flight``, ``script-json``, ``script-url``, ``network``, ``dom``..."""
+    variant: str | None = None
+    """``source``, ``source_wm``, ``md``, ``ld`` when the JSON said so."""
+    width: int | None = None
+    height: int | None = None
+    title: str | None = None
+
+
+# --- ranking vocabulary -----------------------------------------------------------------------
+
+# Sora's post JSON quality order (DESIGN.md). ``downloadable`` is the attachment's
+# ``downloadable_url``; a URL whose variant is unknown sits between the full-size encodings and
+# the reduced ones: it is usually the page's main video, but may be a reduced one.
+VARIANT_RANK: dict[str | None, int] = {
+    "source": 0,
+    "source_wm": 1,
+    "downloadable": 2,
+    None: 3,
+    "md": 4,
+    "ld": 5,
+}
+_FULL_SIZE = frozenset({"source", "source_wm", "downloadable", None})
+IMAGE_VARIANTS = frozenset({"thumbnail", "gif", "spritesheet", "poster", "image", "preview"})
+_IMAGE_KEY_WORDS = ("thumbnail", "thumb", "gif", "sprite", "poster", "image", "preview", "avatar")
+_NOT_VIDEO_EXT = re.compile(
+    r"\.(?:jpe?g|png|gif|webp|avif|svg|ico|bmp|heic|m3u8|mpd|vtt|srt|js|css|json|html?)$",
+    re.IGNORECASE,
+)
+_VIDEO_EXT = re.compile(r"\.(?:mp4|m4v|mov|webm)$", re.IGNORECASE)
+# Sora 2 CDN paths end in ``<uuid>%2Fraw`` (percent-encoded slash) or ``/raw``.
+_RAW_PATH = re.compile(r"(?:/|%2f)raw$", re.IGNORECASE)
+VIDEO_HOSTS = frozenset({"videos.openai.com"})
+
+# JSON keys whose string value is a media URL even when it does not look like one.
+_MEDIA_KEYS = frozenset(
+    {"contenturl", "downloadable_url", "download_url", "video_url", "mp4_url", "playback_url"}
+)
+_URL_KEYS = frozenset({"url", "src", "path", "href"})
+_TITLE_KEYS = ("prompt", "title", "text", "caption", "name")
+
+
+# --- small helpers ----------------------------------------------------------------------------
+
+_ENTITY = re.compile(r"&(#[0-9]+|#[xX][0-9a-fA-F]+|[A-Za-z][A-Za-z0-9]*);")
+_SLASH_ESC = re.compile(r"\\+/")
+_UNICODE_ESC = re.compile(r"\\+u([0-9a-fA-F]{4})")
+
+
+def unescape_html(text: str) -> str:
+    """Undo character references that end in ``;`` only.
+
+    ``html.unescape`` also expands legacy references without ``;``, which turns a raw
+    ``&region=`` in a URL query into ``®ion=``; browsers do not do that inside attributes.
+    """
+    return _ENTITY.sub(lambda m: html.unescape(m.group(0)), text)
+
+
+def unescape_url(text: str) -> str:
+    """Undo JS/JSON/HTML escapes of a URL, however many times they were applied.
+
+    ``%2F`` is left alone: it is part of the signed CDN path.
+    """
+    if "\\" not in text and "&amp;" not in text:
+        return text  # the common case, and whole scripts go through here
+    for _ in range(4):
+        before = text
+        text = _SLASH_ESC.sub("/", text)
+        text = _UNICODE_ESC.sub(lambda m: chr(int(m.group(1), 16)), text)
+        text = text.replace("&amp;", "&")
+        if text == before:
+            break
+    return text
+
+
+def absolute_url(raw: str, base_url: str) -> str | None:
+    """The absolute http(s) URL for ``raw`` on a page at ``base_url``, or None."""
+    text = unescape_url(raw.strip())
+    if not text or text.startswith(("blob:", "data:", "javascript:")):
+        return None
+    url = urljoin(base_url, text)
+    return url if urlsplit(url).scheme in ("http", "https") else None
+
+
+def looks_like_video(url: str) -> bool:
+    """A known video CDN host, or a path ending in a video extension or Sora's ``/raw``."""
+    parts = urlsplit(url)
+    if (parts.hostname or "") in VIDEO_HOSTS and not _NOT_VIDEO_EXT.search(parts.path):
+        return True
+    return bool(_VIDEO_EXT.search(parts.path) or _RAW_PATH.search(parts.path))
+
+
+def _int(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    return None
+
+
+def _text(value: Any) -> str | None:
+    return value.strip() or None if isinstance(value, str) else None
+
+
+_ATTR = re.compile(r"""([^\s=/>"']+)\s*(?:=\s*(?:"([^"]*)"|'([^']*)'|([^\s>"']+)))?""")
+
+
+def _attrs(text: str) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for match in _ATTR.finditer(text):
+        value = match.group(2) or match.group(3) or match.group(4) or ""
+        found.setdefault(match.group(1).lower(), unescape_html(value))
+    return found
+
+
+def _loads(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError):  # RecursionError: hostile nesting depth
+        return None
+
+
+def decode_js_string(literal: str) -> str:
+    """The value of a double-quoted JS string literal (JSON syntax, plus ``\\x..`` and ``\\'``)."""
+    try:
+        value = json.loads(literal)
+    except ValueError:
+        fixed = re.sub(r"\\x([0-9a-fA-F]{2})", r"\\u00\1", literal).replace("\\'", "'")
+        try:
+            value = json.loads(fixed)
+        except ValueError:
+            return unescape_url(literal[1:-1])
+    return value if isinstance(value, str) else literal
