@@ -87,6 +87,7 @@ EXPECTED: dict[str, Expect] = {
         "sora1", "next-flight", "source", 480, 480, "A tiny astronaut tending a bonsai on the moon"
     ),
     "relative_url": Expect("md", "video-src", base=SITE),
+    "og_video_sora1": Expect("sora1", "og:video", width=480, height=480),
     "protocol_relative": Expect("source", "og:video"),
     "refused_host": Expect("source", "og:video"),
     "refused_mixed": Expect("source", "og:video"),

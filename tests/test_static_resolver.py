@@ -58,6 +58,7 @@ def requested_paths(site: FixtureSite) -> list[str]:
         ("variants_wrong_first", "source", "script-json", "source"),
         ("double_escaped", "source_wm", "script-json", "source_wm"),
         ("sora1_gen", "sora1", "next-flight", "source"),
+        ("og_video_sora1", "sora1", "og:video", None),
         ("relative_url", "md", "video-src", None),
         ("protocol_relative", "source", "og:video", None),
         ("refused_mixed", "md", "video-src", None),
