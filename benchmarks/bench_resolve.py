@@ -50,7 +50,7 @@ def timed(cmd: list[str]) -> tuple[float, str]:
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--pairs", type=int, default=7)
-    parser.add_argument("--page", default="og_video")
+    parser.add_argument("--page", default="og_video_sora1")
     args = parser.parse_args()
     ytdlp = shutil.which("yt-dlp", path=str(BIN)) or shutil.which("yt-dlp")
     if ytdlp is None:

@@ -24,12 +24,12 @@ SORA = str(Path(sys.executable).parent / "sora-browser")
 ALLOW = ("--allow-host", "127.0.0.1")
 
 # Fixture pages (fixtures/pages/<stem>.html) and the CDN video each one's best link points at.
-GOOD_PAGE, GOOD_VIDEO = "next_flight_variants", "source"
+GOOD_PAGE, GOOD_VIDEO = "variants_wrong_first", "source"
 SORA1_PAGE, SORA1_VIDEO = "sora1_gen", "sora1"
 GONE_PAGE = "gone"
 LOGIN_PAGE = "login_wall"
-CHALLENGE_PAGE = "cloudflare_challenge"
-JS_ONLY_PAGE = "js_post_fetch"
+CHALLENGE_PAGE = "challenge"
+JS_ONLY_PAGE = "js_only"
 
 
 @dataclass
@@ -167,7 +167,7 @@ async def test_resolve_prints_url_and_json(site: FixtureSite) -> None:
     ("page", "fragment"),
     [
         (GONE_PAGE, "no longer available"),
-        (LOGIN_PAGE, "log in"),
+        (LOGIN_PAGE, "login wall"),
         (CHALLENGE_PAGE, "--browser"),
         (JS_ONLY_PAGE, "Could not find MP4 URL"),
     ],

@@ -23,7 +23,7 @@ from .site import FixtureSite
 
 # (fixture page stem, extra CLI arguments, what it shows)
 DEMO_LINKS: tuple[tuple[str, tuple[str, ...], str], ...] = (
-    ("next_flight_variants", (), "Sora 2 post: escaped post JSON, best variant picked"),
+    ("variants_wrong_first", (), "Sora 2 post: escaped post JSON, best of five variants picked"),
     ("sora1_gen", (), "Sora 1 /g/ page with a vg-assets src.mp4"),
     ("js_post_fetch", (), "rendered by JavaScript: auto mode falls back to Chromium"),
 )
