@@ -338,20 +338,17 @@ async def _resolve(settings: Settings, url: str) -> int:
     return 0
 
 
-def _register_optional_commands() -> None:
+def _register_commands() -> None:
+    # Registered last: these modules import names from this one. Each is cheap to import;
+    # temporalio loads only inside the Temporal commands.
     from .batch import batch
+    from .temporal.commands import submit, temporal_dev, worker
 
-    main.add_command(batch)
-    try:
-        from .temporal.commands import submit, temporal_dev, worker
-    except ImportError:  # the temporal module is optional until it lands
-        return
-    main.add_command(worker)
-    main.add_command(submit)
-    main.add_command(temporal_dev)
+    for command in (batch, worker, submit, temporal_dev):
+        main.add_command(command)
 
 
-_register_optional_commands()
+_register_commands()
 
 
 if __name__ == "__main__":  # pragma: no cover
