@@ -12,6 +12,7 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from .client import SoraClient
     from .download import VideoDownloader
     from .errors import (
         BadInput,
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
     )
     from .models import DownloadResult, ResolvedVideo
     from .options import DownloadOptions, ResolveOptions
-    from .service import Extraction, SoraClient, SoraExtractionService
+    from .service import Extraction, SoraExtractionService
 
 # Names are loaded on first use so `sora-browser --help` and the error tree stay cheap to
 # import (aiohttp, tenacity and the resolvers load only when a command needs them).
@@ -45,7 +46,7 @@ _LAZY = {
     "DownloadOptions": ".options",
     "ResolveOptions": ".options",
     "Extraction": ".service",
-    "SoraClient": ".service",
+    "SoraClient": ".client",
     "SoraExtractionService": ".service",
 }
 

@@ -321,7 +321,7 @@ def resolve(settings: Settings, url: str) -> None:
 
 
 async def _resolve(settings: Settings, url: str) -> int:
-    from .service import SoraClient
+    from .client import SoraClient
 
     async with SoraClient(settings.resolve_options()) as client:
         resolved = await client.resolve(url)

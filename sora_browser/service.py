@@ -13,12 +13,18 @@ from pathlib import Path
 from types import TracebackType
 from typing import Self
 
+from .client import SoraClient
 from .download import VideoDownloader
 from .models import DownloadResult, ProgressCallback, ResolvedVideo
 from .options import DownloadOptions, ResolveOptions
-from .resolvers.base import Resolver
-from .resolvers.chain import build_resolver
-from .urls import UrlPolicy, parse_share_url
+
+__all__ = [
+    "Extraction",
+    "SoraClient",
+    "SoraExtractionService",
+    "default_output_dir",
+    "output_path_for",
+]
 
 
 def default_output_dir() -> Path:
@@ -33,42 +39,6 @@ def output_path_for(share_id: str, output: Path | None, *, default_dir: Path | N
     if output.is_dir():
         return output / name
     return output
-
-
-class SoraClient:
-    """Resolution only: share link in, direct MP4 URL out."""
-
-    def __init__(self, options: ResolveOptions | None = None, *, resolver: Resolver | None = None):
-        self.options = options or ResolveOptions()
-        self._resolver = resolver
-        self._policy = UrlPolicy(self.options.allow_hosts)
-
-    @property
-    def resolver(self) -> Resolver:
-        if self._resolver is None:
-            self._resolver = build_resolver(self.options)
-        return self._resolver
-
-    async def resolve(self, share_url: str) -> ResolvedVideo:
-        """Validate the link (``InvalidShareURL``, exit 2) and find its best MP4 URL."""
-        link = parse_share_url(share_url, policy=self._policy)
-        return await self.resolver.resolve(link)
-
-    async def get_mp4_url(self, share_url: str) -> str:
-        return (await self.resolve(share_url)).mp4_url
-
-    async def aclose(self) -> None:
-        if self._resolver is not None:
-            await self._resolver.aclose()
-            self._resolver = None
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.aclose()
 
 
 @dataclass(frozen=True, slots=True)
