@@ -93,8 +93,10 @@ class Capture:
 
     def add(self, candidates: list[Candidate], *, strong: bool = True) -> None:
         usable = [c for c in candidates if self._allowed(c.url)]
+        if not usable:
+            return
         (self.strong if strong else self.weak).extend(usable)
-        if strong and usable and parsing.rank_candidates(list(self.strong)):
+        if strong and parsing.rank_candidates(list(self.strong)):
             self.found.set()
         self.activity.set()
 

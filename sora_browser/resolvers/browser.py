@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from playwright.async_api import Browser, BrowserContext, Page
+from playwright.async_api import Error as PlaywrightError
 
 from .. import parsing
 from ..errors import ChallengeRequired, LoginRequired, NetworkError, NoVideoFound
@@ -35,20 +36,29 @@ from .base import to_resolved
 
 log = logging.getLogger(__name__)
 
-SETTLE_QUIET = 0.3
+SETTLE_QUIET = 0.25
 """Seconds without network activity, after load, before the page counts as settled.
 
 Hydration fetches follow their scripts within a few event-loop turns; the DOM read after it
 also waits for ``requestIdleCallback``, so slow script execution is covered there."""
 DRAIN_TIMEOUT = 1.0
 CLICK_TIMEOUT_MS = 1500
+# Plain CSS (the page's querySelector picks among them), most specific first.
 PLAY_SELECTORS = (
     "button[aria-label*='play' i]",
     "[role=button][aria-label*='play' i]",
-    "button:has-text('Play')",
-    "[class*='play' i]",
+    "button[title*='play' i]",
+    "[data-testid*='play' i]",
+    "[class*='play-button' i]",
     "video",
 )
+# Runs in the page: the index of the first selector with a visible element, or -1.
+PICK_PLAY_SCRIPT = """(selectors) => selectors.findIndex((selector) => {
+  const el = document.querySelector(selector);
+  if (!el) return false;
+  const box = el.getBoundingClientRect();
+  return box.width > 0 && box.height > 0 && getComputedStyle(el).visibility !== "hidden";
+})"""
 # Runs in the page: the URLs its video elements hold, once the main thread is idle.
 DOM_SCRIPT = """() => new Promise((done) => {
   const collect = () => {
@@ -76,6 +86,8 @@ class BrowserResolver:
         self._browser: Browser | None = None
         self._acquiring = asyncio.Lock()
         self._pages = asyncio.Semaphore(options.browser_pages)
+        self._runs = 0
+        self._spare: asyncio.Task[tuple[BrowserContext, Page]] | None = None
 
     async def resolve(self, link: ShareLink) -> ResolvedVideo:
         browser = await self._get_browser()
@@ -87,6 +99,7 @@ class BrowserResolver:
                 log.debug("%s: %s in %.2fs", self.name, link.url, time.perf_counter() - started)
 
     async def aclose(self) -> None:
+        await self._close_spare()
         if self._browser is not None:
             self._browser = None
             await self._launcher.release()
@@ -102,11 +115,47 @@ class BrowserResolver:
 
     async def _resolve(self, browser: Browser, link: ShareLink) -> ResolvedVideo:
         with map_playwright_errors(link.url):
-            context = await browser.new_context(**self._context_args())
+            context, page = await self._fresh_page(browser)
             try:
-                return await self._in_context(context, link)
+                return await self._in_context(context, page, link)
             finally:
                 await context.close()  # also writes the HAR when recording
+                self._runs += 1
+                self._prepare_spare(browser)
+
+    async def _fresh_page(self, browser: Browser) -> tuple[BrowserContext, Page]:
+        spare, self._spare = self._spare, None
+        if spare is not None:
+            try:
+                return await spare
+            except PlaywrightError:
+                pass  # the browser it was made in is gone; make one the ordinary way
+        return await self._open_page(browser)
+
+    async def _open_page(self, browser: Browser) -> tuple[BrowserContext, Page]:
+        context = await browser.new_context(**self._context_args())
+        try:
+            return context, await context.new_page()
+        except BaseException:
+            await context.close()
+            raise
+
+    def _prepare_spare(self, browser: Browser) -> None:
+        # A new page costs ~0.2 s (a renderer process starts). A resolver used for a batch
+        # (a second link) keeps one fresh, unused context ready, so the next link skips that.
+        # Still one context per link: a spare is never reused, only made ahead of time.
+        if self._runs >= 2 and self._spare is None and browser.is_connected():
+            self._spare = asyncio.get_running_loop().create_task(self._open_page(browser))
+
+    async def _close_spare(self) -> None:
+        spare, self._spare = self._spare, None
+        if spare is None:
+            return
+        try:
+            context, _ = await spare
+            await context.close()
+        except PlaywrightError:
+            pass  # closed with its browser already
 
     def _context_args(self) -> dict[str, Any]:
         args: dict[str, Any] = {
@@ -120,19 +169,20 @@ class BrowserResolver:
             args["record_har_content"] = "embed"
         return args
 
-    async def _in_context(self, context: BrowserContext, link: ShareLink) -> ResolvedVideo:
+    async def _in_context(
+        self, context: BrowserContext, page: Page, link: ShareLink
+    ) -> ResolvedVideo:
         if self.options.har_path is not None:
             # Registered first so it runs last: the policy route below sees each request first.
             await context.route_from_har(self.options.har_path, not_found="abort")
         if self.options.cookies_file is not None:
             await context.add_cookies(_cookie_params(self.options.cookies_file))
-        page = await context.new_page()
         capture = Capture(self.policy, page.main_frame, self.options.max_page_bytes)
         await context.route("**/*", capture.route)
         _listen(page, capture)
         try:
             best = await self._find(page, capture, link)
-            title = await _title(page, capture)
+            title = None if best.title else _title(capture)
             cookies = tuple(
                 Cookie(c["name"], c["value"], c["domain"], c["path"])
                 for c in await context.cookies()
@@ -173,6 +223,8 @@ async def _drive(page: Page, capture: Capture) -> None:
         capture.add(_dom_candidates(await _dom_urls(page)))
         if capture.found.is_set():
             return
+        if capture.activity.is_set():
+            continue  # the page woke up while we looked (late hydration): let it settle again
         if capture.challenged:
             await _until_busy(capture)  # the challenge script reloads the page when it passes
             continue
@@ -205,8 +257,6 @@ async def _until_busy(capture: Capture) -> None:
 
 
 async def _dom_urls(page: Page) -> list[str]:
-    from playwright.async_api import Error as PlaywrightError
-
     try:
         urls = await page.evaluate(DOM_SCRIPT)
     except PlaywrightError:
@@ -220,17 +270,15 @@ def _dom_candidates(urls: list[str]) -> list[Candidate]:
 
 async def _click_play(page: Page) -> None:
     """Click the first play button (or the video) once: some pages load nothing until then."""
-    from playwright.async_api import Error as PlaywrightError
-
-    for selector in PLAY_SELECTORS:
-        target = page.locator(selector).first
-        try:
-            if await target.count() and await target.is_visible():
-                await target.click(timeout=CLICK_TIMEOUT_MS)
-                log.debug("clicked %s", selector)
-                return
-        except PlaywrightError:
-            continue  # covered, detached or gone: try the next kind of control
+    try:
+        # One round trip to pick the control, one real (mouse) click: players often listen
+        # for pointer events that a scripted element.click() would not send.
+        index = await page.evaluate(PICK_PLAY_SCRIPT, list(PLAY_SELECTORS))
+        if isinstance(index, int) and index >= 0:
+            await page.locator(PLAY_SELECTORS[index]).first.click(timeout=CLICK_TIMEOUT_MS)
+            log.debug("clicked %s", PLAY_SELECTORS[index])
+    except PlaywrightError as exc:
+        log.debug("no play control to click: %s", exc.message.splitlines()[0])
 
 
 def _listen(page: Page, capture: Capture) -> None:
@@ -241,13 +289,10 @@ def _listen(page: Page, capture: Capture) -> None:
     page.on("load", capture.on_load)
 
 
-async def _title(page: Page, capture: Capture) -> str | None:
-    from playwright.async_api import Error as PlaywrightError
-
-    try:
-        html = await page.content()
-    except PlaywrightError:
-        html = capture.main.text if capture.main else ""
+def _title(capture: Capture) -> str | None:
+    # The main document was already read for classification; asking the page for its DOM
+    # again costs a round trip (~80 ms) for what the post JSON's own title usually gives.
+    html = capture.main.text if capture.main else ""
     return parsing.page_title(html) if html else None
 
 
