@@ -20,30 +20,48 @@ from tenacity import AsyncRetrying
 
 from ._partfile import PartState, Segment, local_errors
 from ._ratelimit import TokenBucket
-from ._stream import Answer, Request, RestartNeeded, Writer, open_range, pump
+from ._stream import Answer, Request, RestartNeeded, open_range
+from ._writer import Writer, pump
 from .errors import FetchError, IncompleteDownload
 
 MiB = 1024 * 1024
-MIN_SEGMENT = 1 * MiB
+MIN_SEGMENT = 256 * 1024
+PROBE_BYTES = 256 * 1024
 AUTO_THRESHOLD = 64 * MiB
 AUTO_CONNECTIONS = 4
 SAVE_EVERY_BYTES = 8 * MiB
 SAVE_EVERY_SECONDS = 0.5
 
 
-def plan(total: int, connections: int) -> list[Segment]:
-    """Split ``[0, total)`` into ``connections`` near-equal segments."""
-    size = -(-total // connections)
-    return [Segment(start, min(start + size, total), start) for start in range(0, total, size)]
+def plan(total: int, connections: int, *, start: int = 0) -> list[Segment]:
+    """Split ``[start, total)`` into ``connections`` near-equal segments."""
+    size = -(-(total - start) // connections)
+    return [Segment(at, min(at + size, total), at) for at in range(start, total, size)]
 
 
-def connections_for(requested: int, answer: Answer) -> int:
-    """How many connections suit this answer: 1 unless the server does ranges and it pays."""
-    if not answer.partial or answer.start != 0 or not answer.total or requested == 1:
-        return 1
-    if requested == 0:
-        return AUTO_CONNECTIONS if answer.total >= AUTO_THRESHOLD else 1
-    return max(1, min(requested, answer.total // MIN_SEGMENT))
+def probe_end(requested: int) -> int | None:
+    """Where the first request's range should stop, or None for open-ended.
+
+    With connections asked for explicitly the first request is bounded, so a connection that
+    would otherwise keep streaming past its share (until it is closed, filling socket buffers
+    with bytes another connection fetches again) never exists. Auto mode keeps one open-ended
+    request, because most files stay single-connection and should cost one round trip.
+    """
+    return PROBE_BYTES if requested > 1 else None
+
+
+def layout(requested: int, answer: Answer) -> list[Segment] | None:
+    """The segments for this first answer, or None to stay on one connection."""
+    total = answer.total
+    if not answer.partial or answer.start != 0 or not total or requested == 1:
+        return None
+    first_end = answer.length if answer.length is not None else total
+    if first_end < total:  # a bounded probe: it is segment 0, the rest is split
+        rest = max(1, min(requested, (total - first_end) // MIN_SEGMENT))
+        return [Segment(0, first_end, 0), *plan(total, rest, start=first_end)]
+    if requested == 0 and total >= AUTO_THRESHOLD:
+        return plan(total, AUTO_CONNECTIONS)
+    return None
 
 
 @dataclass

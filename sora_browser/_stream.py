@@ -9,30 +9,16 @@ which is how Azure's ``AuthenticationFailed`` (an expired signature) is told fro
 
 from __future__ import annotations
 
-import asyncio
-import os
 import re
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Protocol
 
 import aiohttp
 
 from . import _http
-from ._partfile import local_errors
-from ._ratelimit import TokenBucket
 from .errors import FetchError, IncompleteDownload, NotAVideo
 from .urls import UrlPolicy
-
-
-class Hasher(Protocol):
-    """What ``hashlib.sha256()`` offers and we use."""
-
-    def update(self, data: bytes | memoryview, /) -> None: ...
-
-    def hexdigest(self) -> str: ...
-
 
 VIDEO_TYPES = ("application/octet-stream", "binary/octet-stream")
 _CONTENT_RANGE = re.compile(r"bytes\s+(?:(\d+)-(\d+)|\*)/(\d+|\*)")
@@ -139,79 +125,3 @@ def check_ftyp(head: bytes, url: str) -> None:
 
 class RestartNeeded(IncompleteDownload):
     """The ``.part`` cannot be continued (file changed, range refused): start over."""
-
-
-class Writer:
-    """Writes chunks at their offsets and hashes them in a worker thread, one chunk behind.
-
-    ``hashlib`` and ``os.pwrite`` release the GIL for large buffers, so while the thread
-    writes and hashes chunk k the event loop already receives chunk k+1. ``on_written`` hears
-    the end offset of each chunk once it is really in the file (never earlier), so saved
-    progress never claims bytes that are not there.
-    """
-
-    def __init__(self, fd: int, hasher: Hasher | None, on_written: Callable[[int], None]) -> None:
-        self._fd = fd
-        self._hasher = hasher
-        self._on_written = on_written
-        self._pending: asyncio.Future[int] | None = None
-
-    async def write(self, offset: int, data: bytes) -> None:
-        await self.flush()
-        loop = asyncio.get_running_loop()
-        self._pending = loop.run_in_executor(None, self._write_sync, offset, data)
-
-    async def flush(self) -> None:
-        pending, self._pending = self._pending, None
-        if pending is not None:
-            with local_errors("write the partial file"):
-                end = await pending
-            self._on_written(end)
-
-    def _write_sync(self, offset: int, data: bytes) -> int:
-        view = memoryview(data)
-        while view:
-            written = os.pwrite(self._fd, view, offset)
-            view, offset = view[written:], offset + written
-        if self._hasher is not None:
-            self._hasher.update(data)
-        return offset
-
-
-async def pump(
-    answer: Answer,
-    writer: Writer,
-    *,
-    offset: int,
-    stop: int | None,
-    read_size: int,
-    limiter: TokenBucket | None,
-) -> int:
-    """Copy the body into the file from ``offset`` until ``stop`` (or EOF); return new offset."""
-    content = answer.response.content
-    try:
-        while stop is None or offset < stop:
-            want = read_size if stop is None else min(read_size, stop - offset)
-            data = await content.read(want)
-            if not data:
-                break
-            if limiter is not None:
-                await limiter.take(len(data))
-            await writer.write(offset, data)
-            offset += len(data)
-    finally:
-        # Even when the body broke, what was read must reach the file before anyone resumes.
-        await writer.flush()
-    return offset
-
-
-def hash_file(fd: int, hasher: Hasher, start: int, end: int) -> None:
-    """Feed bytes ``[start, end)`` of ``fd`` to ``hasher`` with one reused buffer (flat memory)."""
-    buffer = bytearray(1024 * 1024)
-    view = memoryview(buffer)
-    while start < end:
-        count = os.preadv(fd, [view[: min(len(buffer), end - start)]], start)
-        if count == 0:
-            raise IncompleteDownload(f"The partial file ended at {start}, expected {end} bytes")
-        hasher.update(view[:count])
-        start += count

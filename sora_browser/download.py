@@ -27,19 +27,16 @@ from tenacity import AsyncRetrying
 from . import _http
 from ._partfile import PartFiles, PartState, local_errors
 from ._ratelimit import TokenBucket
-from ._segments import SegmentRun, connections_for, plan, preallocate
+from ._segments import SegmentRun, layout, preallocate, probe_end
 from ._stream import (
     Answer,
-    Hasher,
     RangeNotSatisfiable,
     Request,
     RestartNeeded,
-    Writer,
     check_ftyp,
-    hash_file,
     open_range,
-    pump,
 )
+from ._writer import Hasher, Writer, hash_file, pump
 from .errors import FetchError, IncompleteDownload, NotAVideo, SignatureExpired
 from .models import Cookie, DownloadResult, ProgressCallback
 from .options import DownloadOptions
@@ -251,7 +248,8 @@ class VideoDownloader:
             if offset and offset == job.state.total:
                 return  # complete already (a run that stopped before renaming)
             validator = job.state.validator if offset else None
-            async with open_range(job.request, job.url, offset, None, validator) as answer:
+            end = None if offset else probe_end(self.options.connections)
+            async with open_range(job.request, job.url, offset, end, validator) as answer:
                 await self._consume(job, answer, offset)
         except RangeNotSatisfiable as exc:
             if exc.total is not None and exc.total == os.fstat(job.fd).st_size:
@@ -275,10 +273,9 @@ class VideoDownloader:
         job.state = PartState(
             etag=answer.etag, last_modified=answer.last_modified, total=answer.total
         )
-        connections = connections_for(self.options.connections, answer)
-        if connections > 1 and answer.total and not offset:
-            job.state.segments = plan(answer.total, connections)
-            job.connections = len(job.state.segments)
+        segments = None if offset else layout(self.options.connections, answer)
+        if segments is not None and answer.total:
+            job.state.segments = segments
             preallocate(job.fd, answer.total)
             job.files.save_state(job.state)
             await self._run_segments(job, answer)
@@ -290,18 +287,21 @@ class VideoDownloader:
         await self._catch_up_hash(job, offset)
 
         def written(end: int) -> None:
-            job.hashed = end
             if job.progress is not None:
                 job.progress(end, answer.total)
 
-        end = await pump(
-            answer,
-            Writer(job.fd, job.hasher, written),
-            offset=offset,
-            stop=None,
-            read_size=self._read_size(job),
-            limiter=job.limiter,
-        )
+        writer = Writer(job.fd, job.hasher, written)
+        try:
+            end = await pump(
+                answer,
+                writer,
+                offset=offset,
+                stop=None,
+                read_size=self._read_size(job),
+                limiter=job.limiter,
+            )
+        finally:
+            job.hashed = offset if writer.hashed_to is None else writer.hashed_to
         if answer.total is not None and end < answer.total:
             raise IncompleteDownload(f"Got {end} of {answer.total} bytes", url=job.url)
         if job.state.total is None:
@@ -326,7 +326,7 @@ class VideoDownloader:
             limiter=job.limiter,
             on_progress=progress,
         )
-        job.connections = max(job.connections, len(job.state.segments or ()))
+        job.connections = max(job.connections, sum(1 for s in run.segments if s.remaining))
         try:
             await run.run(first)
         finally:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from pathlib import Path
 
@@ -34,6 +35,10 @@ SOURCE = VIDEOS["source"]
 
 def _file_sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _listing(folder: Path) -> list[Path]:
+    return list(folder.iterdir())
 
 
 def _assert_nothing_at(path: Path) -> None:
@@ -114,7 +119,7 @@ async def test_html_instead_of_video(site: FixtureSite, tmp_path: Path) -> None:
         with pytest.raises(NotAVideo) as caught:
             await downloader.fetch(signed_url(site.url, SOURCE), out)
     assert caught.value.exit_code == 4
-    assert list(tmp_path.iterdir()) == []
+    assert _listing(tmp_path) == []
 
 
 async def test_octet_stream_that_is_not_an_mp4(site: FixtureSite, tmp_path: Path) -> None:
@@ -125,7 +130,7 @@ async def test_octet_stream_that_is_not_an_mp4(site: FixtureSite, tmp_path: Path
     async with VideoDownloader(FAST) as downloader:
         with pytest.raises(NotAVideo):
             await downloader.fetch(signed_url(site.url, jpeg), out)
-    assert list(tmp_path.iterdir()) == []
+    assert _listing(tmp_path) == []
 
 
 async def test_404_is_not_retried(site: FixtureSite, tmp_path: Path) -> None:
@@ -137,12 +142,10 @@ async def test_404_is_not_retried(site: FixtureSite, tmp_path: Path) -> None:
     assert caught.value.status == 404
     assert caught.value.exit_code == 4
     assert len(site.stats.requests) == 1
-    assert list(tmp_path.iterdir()) == []
+    assert _listing(tmp_path) == []
 
 
-async def test_403_authentication_failed_without_refresh(
-    site: FixtureSite, tmp_path: Path
-) -> None:
+async def test_403_authentication_failed_without_refresh(site: FixtureSite, tmp_path: Path) -> None:
     out = tmp_path / "video.mp4"
     url = signed_url(site.url, SOURCE).replace("sig=", "sig=0")
     async with VideoDownloader(FAST) as downloader:
@@ -151,7 +154,7 @@ async def test_403_authentication_failed_without_refresh(
     assert caught.value.exit_code == 4
     assert "expired" in str(caught.value)
     assert len(site.stats.requests) == 1
-    assert list(tmp_path.iterdir()) == []
+    assert _listing(tmp_path) == []
 
 
 async def test_host_refused_by_policy_never_connects(site: FixtureSite, tmp_path: Path) -> None:
@@ -161,16 +164,26 @@ async def test_host_refused_by_policy_never_connects(site: FixtureSite, tmp_path
             await downloader.fetch(signed_url(site.url, SOURCE), out)
     assert caught.value.exit_code == 2
     assert site.stats.requests == []
-    assert list(tmp_path.iterdir()) == []
+    assert _listing(tmp_path) == []
 
 
 async def test_connection_refused_is_a_network_error(tmp_path: Path) -> None:
     out = tmp_path / "video.mp4"
-    options = DownloadOptions(
-        allow_hosts=frozenset({"127.0.0.1"}), retries=1, backoff_initial=0.01
-    )
+    options = DownloadOptions(allow_hosts=frozenset({"127.0.0.1"}), retries=1, backoff_initial=0.01)
     async with VideoDownloader(options) as downloader:
         with pytest.raises(NetworkError) as caught:
             await downloader.fetch("http://127.0.0.1:9/az/files/x%2Fraw", out)
     assert caught.value.exit_code == 4
-    assert list(tmp_path.iterdir()) == []
+    assert _listing(tmp_path) == []
+
+
+@pytest.mark.parametrize("connections", [1, 4])
+async def test_batches_that_do_not_align_with_received_chunks(
+    site: FixtureSite, tmp_path: Path, connections: int
+) -> None:
+    # Batches of 5000 bytes end inside the chunks aiohttp hands over: none may be lost.
+    options = dataclasses.replace(FAST, chunk_size=5000, connections=connections)
+    out = tmp_path / "video.mp4"
+    async with VideoDownloader(options) as downloader:
+        result = await downloader.fetch(signed_url(site.url, SOURCE), out)
+    assert result.sha256 == sha256_of(SOURCE) == _file_sha(out)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -47,6 +48,11 @@ class Fault:
     retry_after: float | None = None
     fraction: float = 0.0
     rate: float = 0.0
+
+    @classmethod
+    def ok(cls) -> Fault:
+        """No fault: serve this request normally (to aim a later fault at a later request)."""
+        return cls("ok")
 
     @classmethod
     def status(cls, code: int, *, retry_after: float | None = None) -> Fault:
@@ -259,7 +265,9 @@ async def _serve(
         response.content_length = end - start
     await response.prepare(request)
     if request.method != "HEAD":
-        await _send_body(request, response, site, video, (start, end), fault)
+        # The client may hang up mid-body (a finished segment, aria2c): nothing to report.
+        with contextlib.suppress(ConnectionResetError):
+            await _send_body(request, response, site, video, (start, end), fault)
     return response
 
 
