@@ -179,6 +179,7 @@ async def test_pages_run_concurrently_within_the_bound(
     finally:
         await browser.aclose()
     assert {urlsplit(r.mp4_url).path for r in results} == {media_path(site, "source")}
+    assert browser.peak_pages == 2
 
 
 async def test_resolvers_share_one_browser(

@@ -86,6 +86,9 @@ class BrowserResolver:
         self._browser: Browser | None = None
         self._acquiring = asyncio.Lock()
         self._pages = asyncio.Semaphore(options.browser_pages)
+        self.open_pages = 0
+        self.peak_pages = 0
+        """Most resolutions in flight at once (never above ``options.browser_pages``)."""
         self._runs = 0
         self._spare: asyncio.Task[tuple[BrowserContext, Page]] | None = None
 
@@ -93,9 +96,12 @@ class BrowserResolver:
         browser = await self._get_browser()
         async with self._pages:
             started = time.perf_counter()
+            self.open_pages += 1
+            self.peak_pages = max(self.peak_pages, self.open_pages)
             try:
                 return await self._resolve(browser, link)
             finally:
+                self.open_pages -= 1
                 log.debug("%s: %s in %.2fs", self.name, link.url, time.perf_counter() - started)
 
     async def aclose(self) -> None:
