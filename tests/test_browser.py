@@ -16,6 +16,8 @@ import pytest
 
 from sora_browser.errors import (
     BrowserUnavailable,
+    ChallengeRequired,
+    LoginRequired,
     NetworkError,
     NoVideoFound,
     PageGone,
@@ -143,6 +145,29 @@ async def test_gone_page_is_page_gone(site: FixtureSite, resolver: BrowserResolv
     with pytest.raises(PageGone):
         await resolver.resolve(link(f"{site.url}/p/s_{'0' * 32}"))
     assert time.perf_counter() - started < 8.0
+
+
+async def test_challenge_that_never_clears_ends_at_the_timeout(
+    site: FixtureSite, shared_browser: BrowserLauncher
+) -> None:
+    browser = BrowserResolver(options(timeout=2.0))
+    started = time.perf_counter()
+    try:
+        with pytest.raises(ChallengeRequired):
+            await browser.resolve(link(share_url(site, "challenge")))  # no script ever clears it
+    finally:
+        await browser.aclose()
+    assert 2.0 <= time.perf_counter() - started < 6.0
+
+
+@pytest.mark.parametrize(
+    ("name", "error"), [("login_wall", LoginRequired), ("gone_soft", PageGone)]
+)
+async def test_what_the_page_says_is_the_diagnosis(
+    site: FixtureSite, resolver: BrowserResolver, name: str, error: type[NoVideoFound]
+) -> None:
+    with pytest.raises(error):
+        await resolver.resolve(link(share_url(site, name)))
 
 
 async def test_unreachable_page_is_a_network_error(resolver: BrowserResolver) -> None:
