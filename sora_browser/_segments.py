@@ -1,10 +1,16 @@
-"""Parallel range segments: one file, N connections, each writing in place at its offsets.
+"""Parallel ranges: one file, N connections, pieces written in place at their offsets.
 
-The ``.part`` is preallocated to the full size and every segment records in the state file how
-far it got, so each connection retries and resumes on its own, and a later run picks up every
-segment where it stopped. Any answer that is not the exact ``206`` asked for (a ``200``, another
-start, a new ``ETag``) means the file changed or the server stopped honouring ranges: then the
-whole download starts over (``RestartNeeded``), because mixing two versions would be corruption.
+The file is cut into pieces several times more numerous than connections; each connection takes
+the lowest piece nobody has taken, fetches it with a bounded ``Range`` (keep-alive reuses the
+connection), and takes the next. Pieces therefore finish roughly in file order, which lets the
+sha256 follow the completed prefix while the download runs (sha256 cannot be split and joined),
+and a slow connection delays one small piece rather than a quarter of the file.
+
+The ``.part`` is preallocated and the state file records every piece's progress, so each piece
+retries and resumes on its own, and a later run continues where each one stopped. An answer that
+is not the exact ``206`` asked for (a ``200``, another start, a new ``ETag``) means the file
+changed or ranges stopped working: the whole download starts over (``RestartNeeded``), because
+mixing two versions would be corruption.
 """
 
 from __future__ import annotations
@@ -21,44 +27,51 @@ from tenacity import AsyncRetrying
 from ._partfile import PartState, Segment, local_errors
 from ._ratelimit import TokenBucket
 from ._stream import Answer, Request, RestartNeeded, open_range
-from ._writer import Writer, pump
+from ._writer import Hasher, Writer, hash_file, pump
 from .errors import FetchError, IncompleteDownload
 
 MiB = 1024 * 1024
-MIN_SEGMENT = 256 * 1024
 PROBE_BYTES = 256 * 1024
+MIN_PIECE = 256 * 1024
+MAX_PIECE = 32 * MiB
+PIECES_PER_CONNECTION = 4
 AUTO_THRESHOLD = 64 * MiB
 AUTO_CONNECTIONS = 4
+HASH_STEP = 4 * MiB
 SAVE_EVERY_BYTES = 8 * MiB
 SAVE_EVERY_SECONDS = 0.5
 
 
 def plan(total: int, connections: int, *, start: int = 0) -> list[Segment]:
-    """Split ``[start, total)`` into ``connections`` near-equal segments."""
-    size = -(-(total - start) // connections)
+    """Cut ``[start, total)`` into pieces, about ``PIECES_PER_CONNECTION`` per connection."""
+    wanted = -(-(total - start) // (connections * PIECES_PER_CONNECTION))
+    size = min(MAX_PIECE, max(MIN_PIECE, wanted))
     return [Segment(at, min(at + size, total), at) for at in range(start, total, size)]
 
 
 def probe_end(requested: int) -> int | None:
     """Where the first request's range should stop, or None for open-ended.
 
-    With connections asked for explicitly the first request is bounded, so a connection that
-    would otherwise keep streaming past its share (until it is closed, filling socket buffers
-    with bytes another connection fetches again) never exists. Auto mode keeps one open-ended
-    request, because most files stay single-connection and should cost one round trip.
+    With connections asked for explicitly the first request is bounded, so no connection keeps
+    streaming past its piece (filling socket buffers with bytes another connection fetches
+    again). Auto mode keeps one open-ended request: most files stay on one connection and
+    should cost one round trip.
     """
     return PROBE_BYTES if requested > 1 else None
 
 
+def connections_for(requested: int) -> int:
+    return AUTO_CONNECTIONS if requested == 0 else requested
+
+
 def layout(requested: int, answer: Answer) -> list[Segment] | None:
-    """The segments for this first answer, or None to stay on one connection."""
+    """The pieces for this first answer, or None to stay on one connection."""
     total = answer.total
     if not answer.partial or answer.start != 0 or not total or requested == 1:
         return None
     first_end = answer.length if answer.length is not None else total
-    if first_end < total:  # a bounded probe: it is segment 0, the rest is split
-        rest = max(1, min(requested, (total - first_end) // MIN_SEGMENT))
-        return [Segment(0, first_end, 0), *plan(total, rest, start=first_end)]
+    if first_end < total:  # a bounded probe: it is piece 0, the rest is cut up
+        return [Segment(0, first_end, 0), *plan(total, requested, start=first_end)]
     if requested == 0 and total >= AUTO_THRESHOLD:
         return plan(total, AUTO_CONNECTIONS)
     return None
@@ -66,7 +79,7 @@ def layout(requested: int, answer: Answer) -> list[Segment] | None:
 
 @dataclass
 class SegmentRun:
-    """What the segment workers share."""
+    """The pieces of one download and the connections working through them."""
 
     req: Request
     url: str
@@ -77,23 +90,29 @@ class SegmentRun:
     read_size: int
     limiter: TokenBucket | None
     on_progress: Callable[[int], None]
-    """Called with the bytes done over all segments."""
+    """Called with the bytes done over all pieces."""
+    hasher: Hasher
+    hashed_to: int
+    """``hasher`` has seen bytes ``[0, hashed_to)``; it follows the completed prefix."""
+    connections: int
     attempts: int = 0
-    _saved_at: tuple[int, float] = field(default=(0, 0.0))
+    _claimed: set[int] = field(default_factory=set)
+    _hashing: asyncio.Task[None] | None = None
+    _saved_at: tuple[int, float] = (0, 0.0)
 
     @property
-    def segments(self) -> list[Segment]:
+    def pieces(self) -> list[Segment]:
         assert self.state.segments is not None
         return self.state.segments
 
     def done(self) -> int:
-        return sum(s.pos - s.start for s in self.segments)
+        return sum(p.pos - p.start for p in self.pieces)
 
     async def run(self, first: Answer | None = None) -> None:
-        """Fetch every unfinished segment concurrently; ``first`` already answers segment 0."""
-        work = [s for s in self.segments if s.remaining]
+        """Fetch every unfinished piece; ``first`` already answers piece 0."""
+        workers = min(self.connections, sum(1 for p in self.pieces if p.remaining)) or 1
         tasks = [
-            asyncio.create_task(self._worker(s, first if s.start == 0 else None)) for s in work
+            asyncio.create_task(self._worker(first if n == 0 else None)) for n in range(workers)
         ]
         try:
             await asyncio.gather(*tasks)
@@ -104,58 +123,95 @@ class SegmentRun:
             raise
         finally:
             self.save_state(self.state)
+            await self._settle_hashing()
 
-    async def _worker(self, segment: Segment, first: Answer | None) -> None:
-        if first is not None:
+    def _claim(self) -> Segment | None:
+        for index, piece in enumerate(self.pieces):
+            if piece.remaining and index not in self._claimed:
+                self._claimed.add(index)
+                return piece
+        return None
+
+    async def _worker(self, first: Answer | None) -> None:
+        if first is not None and self.pieces[0].remaining:
+            self._claimed.add(0)
             try:
-                await self._pump(segment, first)
+                await self._pump(self.pieces[0], first)
             except FetchError as exc:
                 if not exc.retryable or isinstance(exc, RestartNeeded):
                     raise
-        if not segment.remaining:
-            return
-        async for attempt in self.retrying():
-            with attempt:
-                self.attempts += 1
-                await self._fetch(segment)
+            self._claimed.discard(0)  # unfinished: any worker may take it up again
+        while (piece := self._claim()) is not None:
+            async for attempt in self.retrying():
+                with attempt:
+                    self.attempts += 1
+                    await self._fetch(piece)
 
-    async def _fetch(self, segment: Segment) -> None:
+    async def _fetch(self, piece: Segment) -> None:
         async with open_range(
-            self.req, self.url, segment.pos, segment.end, self.state.validator
+            self.req, self.url, piece.pos, piece.end, self.state.validator
         ) as answer:
-            if not answer.partial or answer.start != segment.pos or self._changed(answer):
+            if not answer.partial or answer.start != piece.pos or self._changed(answer):
                 raise RestartNeeded("The server no longer serves the same file; starting over")
-            await self._pump(segment, answer)
-        if segment.remaining:
+            await self._pump(piece, answer)
+        if piece.remaining:
             raise IncompleteDownload(
-                f"Segment {segment.start}-{segment.end} ended at {segment.pos}", url=self.url
+                f"Range {piece.start}-{piece.end} ended at {piece.pos}", url=self.url
             )
 
     def _changed(self, answer: Answer) -> bool:
         return bool(answer.etag and self.state.etag and answer.etag != self.state.etag)
 
-    async def _pump(self, segment: Segment, answer: Answer) -> None:
+    async def _pump(self, piece: Segment, answer: Answer) -> None:
         def written(end: int) -> None:
-            segment.pos = end
-            self._maybe_save()
+            piece.pos = end
+            self._after_write()
 
         writer = Writer(self.fd, None, written)
         await pump(
             answer,
             writer,
-            offset=segment.pos,
-            stop=segment.end,
+            offset=piece.pos,
+            stop=piece.end,
             read_size=self.read_size,
             limiter=self.limiter,
         )
 
-    def _maybe_save(self) -> None:
+    def _after_write(self) -> None:
         done, now = self.done(), time.monotonic()
         self.on_progress(done)
         last_done, last_time = self._saved_at
         if done - last_done >= SAVE_EVERY_BYTES or now - last_time >= SAVE_EVERY_SECONDS:
             self.save_state(self.state)
             self._saved_at = (done, now)
+        self._maybe_hash()
+
+    def _frontier(self) -> int:
+        """End of the completed prefix of the file."""
+        for piece in self.pieces:
+            if piece.remaining:
+                return piece.pos
+        return self.pieces[-1].end
+
+    def _maybe_hash(self) -> None:
+        frontier = self._frontier()
+        if self._hashing is None and frontier - self.hashed_to >= HASH_STEP:
+            self._hashing = asyncio.create_task(self._hash_until(frontier))
+
+    async def _hash_until(self, end: int) -> None:
+        with local_errors("read the partial file"):
+            await asyncio.to_thread(hash_file, self.fd, self.hasher, self.hashed_to, end)
+        self.hashed_to = end
+        self._hashing = None
+        self._maybe_hash()
+
+    async def _settle_hashing(self) -> None:
+        # A thread cannot be cancelled; let the running step finish so hashed_to is exact.
+        while self._hashing is not None:
+            task = self._hashing
+            await asyncio.gather(task, return_exceptions=True)
+            if self._hashing is task:
+                self._hashing = None
 
 
 def preallocate(fd: int, total: int) -> None:

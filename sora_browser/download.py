@@ -27,7 +27,7 @@ from tenacity import AsyncRetrying
 from . import _http
 from ._partfile import PartFiles, PartState, local_errors
 from ._ratelimit import TokenBucket
-from ._segments import SegmentRun, layout, preallocate, probe_end
+from ._segments import SegmentRun, connections_for, layout, preallocate, probe_end
 from ._stream import (
     Answer,
     RangeNotSatisfiable,
@@ -325,12 +325,16 @@ class VideoDownloader:
             read_size=self._read_size(job),
             limiter=job.limiter,
             on_progress=progress,
+            hasher=job.hasher,
+            hashed_to=job.hashed,
+            connections=connections_for(self.options.connections),
         )
-        job.connections = max(job.connections, sum(1 for s in run.segments if s.remaining))
+        job.connections = max(job.connections, min(run.connections, len(run.pieces)))
         try:
             await run.run(first)
         finally:
             job.attempts += run.attempts
+            job.hashed = run.hashed_to
 
     def _read_size(self, job: _Job) -> int:
         size = self.options.chunk_size
@@ -355,17 +359,14 @@ class VideoDownloader:
 
     async def _finish(self, job: _Job) -> None:
         size = os.fstat(job.fd).st_size
-        segments = job.state.segments
         if (job.state.total is not None and size != job.state.total) or any(
-            s.remaining for s in segments or ()
+            s.remaining for s in job.state.segments or ()
         ):
             raise IncompleteDownload(f"Got {size} of {job.state.total} bytes", url=job.url)
         if self.options.verify_video:
             with local_errors("read the partial file"):
                 head = os.pread(job.fd, 8, 0)
             check_ftyp(head.ljust(8, b"\0"), job.url)
-        if segments is not None:
-            job.hasher, job.hashed = hashlib.sha256(), 0
         await self._catch_up_hash(job, size)
         job.files.commit(job.fd)
 
