@@ -22,8 +22,8 @@ test: install
 	$(PY) -m pytest -q
 
 lint: install
-	$(VENV)/bin/ruff check .
-	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/ruff check sora_browser tests benchmarks
+	$(VENV)/bin/ruff format --check sora_browser tests benchmarks
 	$(VENV)/bin/mypy
 
 bench: install
