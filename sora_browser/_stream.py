@@ -23,7 +23,7 @@ from .urls import UrlPolicy
 VIDEO_TYPES = ("application/octet-stream", "binary/octet-stream")
 _CONTENT_RANGE = re.compile(r"bytes\s+(?:(\d+)-(\d+)|\*)/(\d+|\*)")
 # Big reads amortise per-chunk Python overhead; aiohttp joins buffered pieces up to this size.
-READ_BUFSIZE = 4 * 1024 * 1024
+READ_BUFSIZE = 1024 * 1024
 
 
 class RangeNotSatisfiable(FetchError):
