@@ -37,6 +37,7 @@ from ._stream import (
     open_range,
 )
 from ._writer import Hasher, Writer, hash_file, pump
+from .cookies import load_cookies
 from .errors import FetchError, IncompleteDownload, NotAVideo, SignatureExpired
 from .models import Cookie, DownloadResult, ProgressCallback
 from .options import DownloadOptions
@@ -68,6 +69,20 @@ class _Job:
     connections: int = 1
     content_type: str | None = None
     limiter: TokenBucket | None = None
+
+    def result(self, size: int, elapsed: float) -> DownloadResult:
+        return DownloadResult(
+            path=self.files.output,
+            url=self.url,
+            size=size,
+            sha256=self.hasher.hexdigest(),
+            content_type=self.content_type,
+            resumed_from=self.resumed_from,
+            attempts=self.attempts,
+            connections=self.connections,
+            elapsed=elapsed,
+            reresolved=self.reresolved,
+        )
 
 
 class VideoDownloader:
@@ -143,7 +158,7 @@ class VideoDownloader:
             finally:
                 os.close(job.fd)
                 _drop_if_empty(files)
-        return self._result(job, size, time.monotonic() - started)
+        return job.result(size, time.monotonic() - started)
 
     def _ensure_session(self) -> aiohttp.ClientSession:
         if self._session is None:
@@ -152,8 +167,12 @@ class VideoDownloader:
                 sock_connect=self.options.connect_timeout,
                 sock_read=self.options.read_timeout,
             )
+            cookies_file = self.options.cookies_file
             self._session = _http.new_session(
-                policy=self._policy, user_agent=self.options.user_agent, timeout=timeout
+                policy=self._policy,
+                user_agent=self.options.user_agent,
+                timeout=timeout,
+                cookies=load_cookies(cookies_file) if cookies_file else (),
             )
         return self._session
 
@@ -208,6 +227,7 @@ class VideoDownloader:
 
     async def _run(self, job: _Job) -> None:
         while True:
+            before = self._done(job)
             try:
                 self._check_expiry(job.url)
                 async for attempt in self._retrying():
@@ -217,6 +237,11 @@ class VideoDownloader:
                 break
             except SignatureExpired as exc:
                 await self._reresolve(job, exc)
+            except FetchError as exc:
+                # Retries are for a link that is stuck, not one that keeps delivering: if the
+                # failed round still moved the .part forward, it earns a fresh round.
+                if not exc.retryable or self._done(job) <= before:
+                    raise
         await self._finish(job)
 
     def _check_expiry(self, url: str) -> None:
@@ -369,20 +394,6 @@ class VideoDownloader:
             check_ftyp(head.ljust(8, b"\0"), job.url)
         await self._catch_up_hash(job, size)
         job.files.commit(job.fd)
-
-    def _result(self, job: _Job, size: int, elapsed: float) -> DownloadResult:
-        return DownloadResult(
-            path=job.files.output,
-            url=job.url,
-            size=size,
-            sha256=job.hasher.hexdigest(),
-            content_type=job.content_type,
-            resumed_from=job.resumed_from,
-            attempts=job.attempts,
-            connections=job.connections,
-            elapsed=elapsed,
-            reresolved=job.reresolved,
-        )
 
 
 def _changed(state: PartState, answer: Answer) -> bool:

@@ -17,6 +17,7 @@ from sora_browser.errors import (
     PolicyRefused,
     SignatureExpired,
 )
+from sora_browser.models import Cookie
 from sora_browser.options import DownloadOptions
 from sora_browser.testing.cdn import Fault
 from sora_browser.testing.media import VIDEOS, FakeVideo, sha256_of, signed_url
@@ -102,7 +103,8 @@ async def test_dropped_connection_is_retried(site: FixtureSite, tmp_path: Path) 
 
 
 async def test_truncated_body_fails_after_retries(site: FixtureSite, tmp_path: Path) -> None:
-    site.cdn.script("source", [Fault.truncate(fraction=0.5)] * 4)
+    # Half, then nothing: the second round of retries makes no progress and gives up.
+    site.cdn.script("source", [Fault.truncate(fraction=0.5)] + [Fault.truncate(fraction=0)] * 7)
     out = tmp_path / "video.mp4"
     async with VideoDownloader(FAST) as downloader:
         with pytest.raises(IncompleteDownload) as caught:
@@ -187,3 +189,18 @@ async def test_batches_that_do_not_align_with_received_chunks(
     async with VideoDownloader(options) as downloader:
         result = await downloader.fetch(signed_url(site.url, SOURCE), out)
     assert result.sha256 == sha256_of(SOURCE) == _file_sha(out)
+
+
+async def test_cookies_and_referer_reach_the_cdn(site: FixtureSite, tmp_path: Path) -> None:
+    cookie = Cookie("cf_clearance", "token", "127.0.0.1")
+    async with VideoDownloader(FAST) as downloader:
+        await downloader.fetch(
+            signed_url(site.url, SOURCE),
+            tmp_path / "video.mp4",
+            cookies=(cookie,),
+            referer="https://sora.chatgpt.com/p/s_0",
+        )
+    headers = site.stats.requests[0][2]
+    assert "cf_clearance=token" in headers.get("Cookie", "")
+    assert headers["Referer"] == "https://sora.chatgpt.com/p/s_0"
+    assert headers["Accept-Encoding"] == "identity"
