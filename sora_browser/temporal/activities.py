@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
 from ..download import VideoDownloader
 from ..errors import BadInput, LocalFileError, NotAVideo, PolicyRefused, SoraBrowserError
@@ -39,6 +39,7 @@ EXTRACT_ACTIVITY = "extract_sora_video"
 RESOLVE_ACTIVITY = "resolve_sora_video"
 DOWNLOAD_ACTIVITY = "download_sora_video"
 NON_RETRYABLE_EXIT_CODES = frozenset({2, 3})
+DEFAULT_CATEGORY = ApplicationErrorCategory.UNSPECIFIED
 # Without a heartbeat timeout the server never expects one; beat now and then anyway so the
 # UI shows progress.
 DEFAULT_HEARTBEAT_EVERY = 10.0
@@ -60,6 +61,7 @@ class SoraActivities:
         *,
         confine_output: bool = True,
         worker_name: str | None = None,
+        client: SoraClient | None = None,
     ) -> None:
         self.resolve_options = resolve_options or ResolveOptions()
         # One library retry: Temporal's RetryPolicy is the outer loop, and the two multiply.
@@ -69,7 +71,10 @@ class SoraActivities:
         self.output_dir = output_dir or default_output_dir()
         self.confine_output = confine_output
         self.worker_name = worker_name or default_worker_name()
+        # A ready client (say, with a custom resolver) serves the worker's own mode.
         self._clients: dict[str, SoraClient] = {}
+        if client is not None:
+            self._clients[self.resolve_options.mode] = client
         self._downloader: VideoDownloader | None = None
 
     def all(self) -> list[Any]:
@@ -223,6 +228,8 @@ def to_application_error(exc: SoraBrowserError) -> ApplicationError:
         type=type(exc).__name__,
         non_retryable=non_retryable,
         next_retry_delay=delay,
+        # A bad link or a page without a video is an answer, not a fault: log it quietly.
+        category=ApplicationErrorCategory.BENIGN if non_retryable else DEFAULT_CATEGORY,
     )
 
 

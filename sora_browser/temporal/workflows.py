@@ -112,11 +112,14 @@ async def download_link(link: SoraExtractionInput, policy: ActivityPolicy) -> So
 
 
 def activity_options(policy: ActivityPolicy) -> dict[str, Any]:
+    # Clamped: an inconsistent policy from a client would otherwise fail every workflow task
+    # (the SDK refuses it), leaving the workflow stuck instead of running.
+    initial = max(policy.initial_interval_seconds, 0.001)
     retry = RetryPolicy(
-        initial_interval=timedelta(seconds=policy.initial_interval_seconds),
-        backoff_coefficient=policy.backoff_coefficient,
-        maximum_interval=timedelta(seconds=policy.maximum_interval_seconds),
-        maximum_attempts=policy.maximum_attempts,
+        initial_interval=timedelta(seconds=initial),
+        backoff_coefficient=max(policy.backoff_coefficient, 1.0),
+        maximum_interval=timedelta(seconds=max(policy.maximum_interval_seconds, initial)),
+        maximum_attempts=max(policy.maximum_attempts, 0),
     )
     heartbeat = timedelta(seconds=policy.heartbeat_timeout_seconds)
     return {"heartbeat_timeout": heartbeat, "retry_policy": retry}
