@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import hashlib
+import json
 import os
 import signal
 import sys
@@ -469,3 +470,49 @@ async def test_killed_worker_is_replaced_and_the_download_resumes(
     assert output.resumed_from >= done
     assert output.worker != f"{doomed.pid}@{os.uname().nodename}"
     assert site.stats.total_bytes(SOURCE.name) < 1.5 * SOURCE.size
+
+
+# --- the command line ---------------------------------------------------------------------
+
+
+async def run_cli(*args: str) -> tuple[int, str, str]:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "sora_browser", *args,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await asyncio.wait_for(proc.communicate(), 60)
+    assert proc.returncode is not None
+    return proc.returncode, out.decode(), err.decode()
+
+
+async def test_submit_wait_json_prints_one_object_per_link(
+    client: Client, site: FixtureSite, tmp_path: Path, task_queue: str
+) -> None:
+    good, bad = fixture_link(site), "https://sora.chatgpt.com/x/nope"
+    address = client.service_client.config.target_host
+    async with running_worker(client, task_queue, make_activities(tmp_path)):
+        code, out, err = await run_cli(
+            "submit", good, bad, "--address", address, "--task-queue", task_queue,
+            "--wait", "--json", "--heartbeat-timeout", "5",
+        )  # fmt: skip
+    assert code == 1, err
+    records = {r["share_url"]: r for r in map(json.loads, out.splitlines())}
+    assert records[bad]["error"] == {
+        "type": "InvalidShareURL",
+        "message": records[bad]["error"]["message"],
+        "exit_code": 2,
+    }
+    ok = next(r for url, r in records.items() if url != bad)
+    assert ok["sha256"] == sha256_of(SOURCE)
+    assert ok["file_size_bytes"] == SOURCE.size
+    assert Path(ok["local_path"]).parent == tmp_path
+    assert {"mp4_url", "resolver", "workflow_id"} <= ok.keys()
+    assert "Download complete" in err
+
+
+async def test_worker_stops_cleanly_on_sigterm(
+    client: Client, tmp_path: Path, task_queue: str
+) -> None:
+    async with subprocess_worker(worker_command(client, task_queue, tmp_path)) as proc:
+        proc.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(proc.wait(), 30) == 0
