@@ -275,7 +275,7 @@ class VideoDownloader:
             validator = job.state.validator if offset else None
             end = None if offset else probe_end(self.options.connections)
             async with open_range(job.request, job.url, offset, end, validator) as answer:
-                await self._consume(job, answer, offset)
+                await self._consume(job, answer, offset, bounded=end is not None)
         except RangeNotSatisfiable as exc:
             if exc.total is not None and exc.total == os.fstat(job.fd).st_size:
                 job.state.total = exc.total  # the .part already holds everything
@@ -286,7 +286,7 @@ class VideoDownloader:
             self._start_over(job)
             raise
 
-    async def _consume(self, job: _Job, answer: Answer, offset: int) -> None:
+    async def _consume(self, job: _Job, answer: Answer, offset: int, *, bounded: bool) -> None:
         if answer.partial and answer.start != offset:
             raise RestartNeeded(f"Asked for bytes from {offset}, got from {answer.start}")
         if answer.partial and offset and _changed(job.state, answer):
@@ -306,9 +306,9 @@ class VideoDownloader:
             await self._run_segments(job, answer)
             return
         job.files.save_state(job.state)
-        await self._stream(job, answer, offset)
+        await self._stream(job, answer, offset, bounded=bounded and answer.partial)
 
-    async def _stream(self, job: _Job, answer: Answer, offset: int) -> None:
+    async def _stream(self, job: _Job, answer: Answer, offset: int, *, bounded: bool) -> None:
         await self._catch_up_hash(job, offset)
 
         def written(end: int) -> None:
@@ -330,6 +330,8 @@ class VideoDownloader:
         if answer.total is not None and end < answer.total:
             raise IncompleteDownload(f"Got {end} of {answer.total} bytes", url=job.url)
         if job.state.total is None:
+            if bounded:  # ``bytes 0-N/*``: the size is unknown, so more may follow the range
+                raise IncompleteDownload("Size unknown after the first range; continuing")
             job.state.total = end  # no length announced: the end of the body is the end
             job.files.save_state(job.state)
 

@@ -324,3 +324,11 @@ async def test_retries_run_out_when_nothing_moves(site: FixtureSite, tmp_path: P
             await downloader.fetch(signed_url(site.url, SOURCE), tmp_path / "v.mp4")
     assert caught.value.status == 503
     assert len(site.stats.requests) == 3
+
+
+async def test_first_range_without_a_total_is_continued(site: FixtureSite, tmp_path: Path) -> None:
+    # ``bytes 0-262143/*``: the bounded first request cannot tell where the file ends.
+    site.cdn.script("source", [Fault.unknown_total()])
+    result = await _fetch(site, tmp_path / "v.mp4", dataclasses.replace(FAST, connections=4))
+    assert _range_headers(site) == ["bytes=0-262143", "bytes=262144-"]
+    assert result.size == SOURCE.size

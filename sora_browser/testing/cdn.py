@@ -95,6 +95,11 @@ class Fault:
         return cls("no_range")
 
     @classmethod
+    def unknown_total(cls) -> Fault:
+        """Answer a range with ``Content-Range: bytes A-B/*`` (size not disclosed)."""
+        return cls("unknown_total")
+
+    @classmethod
     def etag_change(cls) -> Fault:
         """The blob is replaced before this request: new ``ETag`` and ``Last-Modified``."""
         return cls("etag_change")
@@ -260,7 +265,9 @@ async def _serve(
     if not site.cdn.state(video.name).no_range:
         response.headers["Accept-Ranges"] = "bytes"
     if isinstance(wanted, tuple):
-        response.headers["Content-Range"] = f"bytes {start}-{end - 1}/{video.size}"
+        hidden = fault is not None and fault.kind == "unknown_total"
+        total = "*" if hidden else str(video.size)
+        response.headers["Content-Range"] = f"bytes {start}-{end - 1}/{total}"
     if fault is None or fault.kind != "no_length":
         response.content_length = end - start
     await response.prepare(request)
