@@ -151,7 +151,7 @@ class SegmentRun:
         async with open_range(
             self.req, self.url, piece.pos, piece.end, self.state.validator
         ) as answer:
-            if not answer.partial or answer.start != piece.pos or self._changed(answer):
+            if not answer.partial or answer.start != piece.pos or self._contradicted(answer):
                 raise RestartNeeded("The server no longer serves the same file; starting over")
             await self._pump(piece, answer)
         if piece.remaining:
@@ -159,8 +159,8 @@ class SegmentRun:
                 f"Range {piece.start}-{piece.end} ended at {piece.pos}", url=self.url
             )
 
-    def _changed(self, answer: Answer) -> bool:
-        return bool(answer.etag and self.state.etag and answer.etag != self.state.etag)
+    def _contradicted(self, answer: Answer) -> bool:
+        return answer.contradicts(self.state.etag, self.state.last_modified)
 
     async def _pump(self, piece: Segment, answer: Answer) -> None:
         def written(end: int) -> None:

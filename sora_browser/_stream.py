@@ -51,6 +51,12 @@ class Answer:
     def partial(self) -> bool:
         return self.response.status == 206
 
+    def contradicts(self, etag: str | None, last_modified: str | None) -> bool:
+        """Whether this answer's validators say it is not the file they were saved from."""
+        if self.etag and etag:
+            return self.etag != etag
+        return bool(self.last_modified and last_modified) and self.last_modified != last_modified
+
 
 @dataclass(frozen=True, slots=True)
 class Request:

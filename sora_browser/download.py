@@ -289,7 +289,11 @@ class VideoDownloader:
     async def _consume(self, job: _Job, answer: Answer, offset: int, *, bounded: bool) -> None:
         if answer.partial and answer.start != offset:
             raise RestartNeeded(f"Asked for bytes from {offset}, got from {answer.start}")
-        if answer.partial and offset and _changed(job.state, answer):
+        if (
+            answer.partial
+            and offset
+            and answer.contradicts(job.state.etag, job.state.last_modified)
+        ):
             raise RestartNeeded("The file changed on the server; starting over")
         if not answer.partial and offset:
             self._start_over(job)  # a 200 is the whole file: If-Range failed or no ranges
@@ -396,14 +400,6 @@ class VideoDownloader:
             check_ftyp(head.ljust(8, b"\0"), job.url)
         await self._catch_up_hash(job, size)
         job.files.commit(job.fd)
-
-
-def _changed(state: PartState, answer: Answer) -> bool:
-    if answer.etag and state.etag:
-        return answer.etag != state.etag
-    return bool(answer.last_modified and state.last_modified) and (
-        answer.last_modified != state.last_modified
-    )
 
 
 def _drop_if_empty(files: PartFiles) -> None:
