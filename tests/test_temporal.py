@@ -143,13 +143,15 @@ async def test_download_activity_writes_the_file_and_heartbeats_progress(
 async def test_download_retry_resumes_from_heartbeat_and_part_file(
     site: FixtureSite, tmp_path: Path
 ) -> None:
-    site.cdn.script(SOURCE.name, [Fault.drop_after(fraction=0.5)])
+    # Half the file, then the CDN fails for good: the attempt ends with a retryable error.
+    site.cdn.script(SOURCE.name, [Fault.drop_after(fraction=0.5)] + [Fault.status(503)] * 5)
     first = Recorder()
     async with make_activities(tmp_path, retries=0) as acts:
         with pytest.raises(ApplicationError) as failed:
             await first.run(acts.download_sora_video, SoraDownloadInput(video=direct_video(site)))
-    assert failed.value.type == "IncompleteDownload"
+    assert failed.value.type in ("IncompleteDownload", "HTTPStatusError")
     assert not failed.value.non_retryable
+    site.cdn.reset()
     # The retry's input names a dead URL: only the heartbeat's URL can get the video.
     stale = direct_video(site, url="http://127.0.0.1:9/az/files/gone")
     second = Recorder(attempt=2, last_details=first.beats[-1])

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
         extract_sora_video,
         resolve_sora_video,
     )
+    from .connection import ConnectOptions, connect
     from .data import (
         ActivityPolicy,
         SoraBatchOutput,
@@ -39,7 +40,7 @@ if TYPE_CHECKING:
         SoraLinkResult,
         SoraResolvedVideo,
     )
-    from .worker import ConnectOptions, build_worker, connect, run_worker
+    from .worker import build_worker, run_worker
     from .workflows import SoraBatchDownloadWorkflow, SoraDownloadWorkflow
 
 _LAZY = {
@@ -57,9 +58,9 @@ _LAZY = {
     "SoraExtractionOutput": ".data",
     "SoraLinkResult": ".data",
     "SoraResolvedVideo": ".data",
-    "ConnectOptions": ".worker",
+    "ConnectOptions": ".connection",
     "build_worker": ".worker",
-    "connect": ".worker",
+    "connect": ".connection",
     "run_worker": ".worker",
     "SoraBatchDownloadWorkflow": ".workflows",
     "SoraDownloadWorkflow": ".workflows",

@@ -24,8 +24,8 @@ if TYPE_CHECKING:
     from temporalio.client import Client, WorkflowHandle
 
     from .activities import SoraActivities
+    from .connection import ConnectOptions
     from .data import ActivityPolicy, SoraExtractionOutput, SoraLinkResult
-    from .worker import ConnectOptions
 
 F = TypeVar("F", bound=Callable[..., Any])
 EXIT_INTERRUPTED = 130
@@ -79,7 +79,7 @@ def connection_options(func: F) -> F:
 
 
 def _connect_options(kwargs: dict[str, Any]) -> ConnectOptions:
-    from .worker import ConnectOptions
+    from .connection import ConnectOptions
 
     return ConnectOptions(
         address=kwargs.pop("address"),
@@ -341,7 +341,7 @@ async def _submit(
     max_concurrent: int,
     **link_settings: Any,
 ) -> int:
-    from .worker import connect
+    from .connection import connect
 
     client = await connect(connect_options)
     policy = _policy(link_settings)
@@ -389,14 +389,15 @@ def workflow_id_for(url: str, kind: str = "download") -> str:
 async def _start_one(
     client: Client, task_queue: str, link: Any, policy: ActivityPolicy
 ) -> tuple[WorkflowHandle[Any, Any], str]:
-    from .data import SoraDownloadRequest
-    from .workflows import SoraDownloadWorkflow
+    from .data import DOWNLOAD_WORKFLOW, SoraDownloadRequest, SoraExtractionOutput
 
+    # By name, with the result type: importing the workflows would load the activities' stack.
     handle = await client.start_workflow(
-        SoraDownloadWorkflow.run,
+        DOWNLOAD_WORKFLOW,
         SoraDownloadRequest(link=link, policy=policy),
         id=workflow_id_for(link.share_url),
         task_queue=task_queue,
+        result_type=SoraExtractionOutput,
     )
     return handle, link.share_url
 
@@ -404,15 +405,15 @@ async def _start_one(
 async def _start_batch(
     client: Client, task_queue: str, links: list[Any], policy: ActivityPolicy, max_concurrent: int
 ) -> tuple[WorkflowHandle[Any, Any], str]:
-    from .data import SoraBatchRequest
-    from .workflows import SoraBatchDownloadWorkflow
+    from .data import BATCH_WORKFLOW, SoraBatchOutput, SoraBatchRequest
 
     request = SoraBatchRequest(links=links, max_concurrent=max_concurrent, policy=policy)
     handle = await client.start_workflow(
-        SoraBatchDownloadWorkflow.run,
+        BATCH_WORKFLOW,
         request,
         id=workflow_id_for(f"{len(links)}-links", "batch"),
         task_queue=task_queue,
+        result_type=SoraBatchOutput,
     )
     return handle, f"{len(links)} links"
 
@@ -430,7 +431,7 @@ async def _outcome(handle: WorkflowHandle[Any, Any], url: str) -> tuple[SoraLink
     from temporalio.client import WorkflowFailureError
 
     from .data import SoraLinkResult
-    from .workflows import describe_failure
+    from .failures import describe_failure
 
     try:
         output = await handle.result()

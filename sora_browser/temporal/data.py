@@ -10,6 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+# Workflow type names, here so that clients can start workflows without importing them.
+DOWNLOAD_WORKFLOW = "SoraDownloadWorkflow"
+BATCH_WORKFLOW = "SoraBatchDownloadWorkflow"
+
 
 @dataclass
 class SoraExtractionInput:

@@ -12,20 +12,18 @@ import contextlib
 import logging
 import signal
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
 
 from temporalio.client import Client
-from temporalio.service import TLSConfig
 from temporalio.worker import Worker
 
 from .activities import SoraActivities
+from .connection import ConnectOptions, connect
 from .workflows import SoraBatchDownloadWorkflow, SoraDownloadWorkflow
 
-DEFAULT_ADDRESS = "127.0.0.1:7233"
-DEFAULT_NAMESPACE = "default"
 DEFAULT_TASK_QUEUE = "sora-browser"
+__all__ = ["ConnectOptions", "build_worker", "connect", "run_worker"]
+
 WORKFLOWS = [SoraDownloadWorkflow, SoraBatchDownloadWorkflow]
 # A workflow's next task first goes to the worker that ran the last one (its "sticky" queue).
 # If that worker died, the task waits this long before any worker may take it; the SDK's 10 s
@@ -33,40 +31,6 @@ WORKFLOWS = [SoraDownloadWorkflow, SoraBatchDownloadWorkflow]
 # elsewhere costs milliseconds.
 STICKY_TIMEOUT = timedelta(seconds=2)
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ConnectOptions:
-    """Where the cluster is and how to prove who we are (TLS/mTLS or an API key)."""
-
-    address: str = DEFAULT_ADDRESS
-    namespace: str = DEFAULT_NAMESPACE
-    tls: bool = False
-    tls_cert: Path | None = None
-    tls_key: Path | None = None
-    tls_ca: Path | None = None
-    api_key: str | None = None
-    identity: str | None = None
-
-    def tls_config(self) -> TLSConfig | bool:
-        if self.tls_cert is None and self.tls_ca is None:
-            # Temporal Cloud with an API key needs TLS, so turn it on for the user.
-            return self.tls or self.api_key is not None
-        return TLSConfig(
-            server_root_ca_cert=self.tls_ca.read_bytes() if self.tls_ca else None,
-            client_cert=self.tls_cert.read_bytes() if self.tls_cert else None,
-            client_private_key=self.tls_key.read_bytes() if self.tls_key else None,
-        )
-
-
-async def connect(options: ConnectOptions) -> Client:
-    return await Client.connect(
-        options.address,
-        namespace=options.namespace,
-        tls=options.tls_config(),
-        api_key=options.api_key,
-        identity=options.identity,
-    )
 
 
 def build_worker(

@@ -14,11 +14,13 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError, FailureError, TimeoutError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from .activities import download_sora_video, resolve_sora_video
     from .data import (
+        BATCH_WORKFLOW,
+        DOWNLOAD_WORKFLOW,
         ActivityPolicy,
         SoraBatchOutput,
         SoraBatchRequest,
@@ -29,12 +31,10 @@ with workflow.unsafe.imports_passed_through():
         SoraExtractionOutput,
         SoraLinkResult,
     )
-
-# The CLI's "download failed" code: a link that ran out of time or attempts is one of those.
-EXIT_DOWNLOAD_FAILED = 4
+    from .failures import describe_failure
 
 
-@workflow.defn(name="SoraDownloadWorkflow")
+@workflow.defn(name=DOWNLOAD_WORKFLOW)
 class SoraDownloadWorkflow:
     """Download one share link; fails with the activity's error type when it cannot."""
 
@@ -50,7 +50,7 @@ class SoraDownloadWorkflow:
             ) from exc
 
 
-@workflow.defn(name="SoraBatchDownloadWorkflow")
+@workflow.defn(name=BATCH_WORKFLOW)
 class SoraBatchDownloadWorkflow:
     """Download many links, a few at a time; one result per link, failures included."""
 
@@ -128,21 +128,3 @@ def activity_options(policy: ActivityPolicy) -> dict[str, Any]:
 def error_info(exc: ActivityError) -> SoraErrorInfo:
     """Why an activity failed for good: its ``ApplicationError``, or a timeout."""
     return describe_failure(exc.cause or exc)
-
-
-def describe_failure(cause: BaseException | None) -> SoraErrorInfo:
-    """A failure's type, message and CLI exit code (also used by ``submit`` on the client)."""
-    if isinstance(cause, ActivityError) and cause.cause is not None:
-        cause = cause.cause
-    if isinstance(cause, ApplicationError):
-        details = cause.details[0] if cause.details else {}
-        code = details.get("exit_code", 1) if isinstance(details, dict) else 1
-        kind = cause.type or "ApplicationError"
-        return SoraErrorInfo(type=kind, message=cause.message, exit_code=int(code))
-    if isinstance(cause, TimeoutError):
-        what = cause.type.name.lower() if cause.type else "timeout"
-        message = f"Timed out ({what}) after the retry policy's attempts"
-        return SoraErrorInfo(type="TimeoutError", message=message, exit_code=EXIT_DOWNLOAD_FAILED)
-    if isinstance(cause, FailureError):
-        return SoraErrorInfo(type=type(cause).__name__, message=cause.message, exit_code=1)
-    return SoraErrorInfo(type=type(cause).__name__, message=str(cause), exit_code=1)
