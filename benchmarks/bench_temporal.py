@@ -117,36 +117,14 @@ async def timed_cli(*args: str) -> float:
 async def bench_single(client: Client, address: str, link: str, tmp: Path, runs: int) -> None:
     """One link, warm worker: the CLI and the library against the same through Temporal."""
     queue = f"bench-{uuid.uuid4().hex[:8]}"
+    local = ["--allow-host", "127.0.0.1", "--mode", "static", "-q"]
+    remote = ["--address", address, "--task-queue", queue, "--wait", "-q"]
     async with processes() as procs:
         await start_worker(address, queue, tmp / "worker", procs)
         cli = [
-            await timed_cli(
-                "download",
-                link,
-                str(tmp / f"cli{i}.mp4"),
-                "--allow-host",
-                "127.0.0.1",
-                "--mode",
-                "static",
-                "-q",
-            )
-            for i in range(runs)
+            await timed_cli("download", link, str(tmp / f"c{i}.mp4"), *local) for i in range(runs)
         ]
-        submit = [
-            await timed_cli(
-                "submit",
-                link,
-                "--address",
-                address,
-                "--task-queue",
-                queue,
-                "--output-dir",
-                f"s{i}",
-                "--wait",
-                "-q",
-            )
-            for i in range(runs)
-        ]
+        submit = [await timed_cli("submit", link, "-o", f"s{i}", *remote) for i in range(runs)]
         lib = [await library_once(link, tmp / f"lib{i}.mp4") for i in range(runs)]
         flow = [await workflow_once(client, queue, link, f"w{i}.mp4") for i in range(runs)]
     report("CLI   download           ", cli)

@@ -9,12 +9,11 @@ person go to stderr.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import os
 import sys
 import uuid
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -25,7 +24,7 @@ if TYPE_CHECKING:
 
     from .activities import SoraActivities
     from .connection import ConnectOptions
-    from .data import ActivityPolicy, SoraExtractionOutput, SoraLinkResult
+    from .data import ActivityPolicy
 
 F = TypeVar("F", bound=Callable[..., Any])
 EXIT_INTERRUPTED = 130
@@ -120,16 +119,6 @@ def _hosts(values: tuple[str, ...]) -> frozenset[str]:
     return frozenset(h.strip() for h in (*values, *env.split(",")) if h.strip())
 
 
-def _say(quiet: bool, message: str) -> None:
-    if not quiet:
-        click.echo(message, err=True)
-
-
-def _emit(record: dict[str, Any]) -> None:
-    sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
-    sys.stdout.flush()
-
-
 @click.command()
 @connection_options
 @click.option(
@@ -204,6 +193,7 @@ async def _worker(
 ) -> int:
     from datetime import timedelta
 
+    from .results import say
     from .worker import connect, run_worker
 
     activities = _activities(**settings)
@@ -218,9 +208,9 @@ async def _worker(
         activities,
         max_concurrent=max_concurrent,
         graceful_shutdown=timedelta(seconds=graceful_shutdown),
-        on_ready=lambda: _say(quiet, ready),
+        on_ready=lambda: say(quiet, ready),
     )
-    _say(quiet, "Worker stopped.")
+    say(quiet, "Worker stopped.")
     return 0
 
 
@@ -342,6 +332,7 @@ async def _submit(
     **link_settings: Any,
 ) -> int:
     from .connection import connect
+    from .results import batch_results, report_result, say, single_results
 
     client = await connect(connect_options)
     policy = _policy(link_settings)
@@ -350,17 +341,25 @@ async def _submit(
         started = [await _start_batch(client, task_queue, links, policy, max_concurrent)]
     else:
         started = [await _start_one(client, task_queue, link, policy) for link in links]
-    _say(quiet, f"Started {len(started)} workflow(s) on task queue {task_queue!r}")
+    say(quiet, f"Started {len(started)} workflow(s) on task queue {task_queue!r}")
     if not wait:
-        for handle, url in started:
-            record = {"share_url": url, "workflow_id": handle.id, "run_id": handle.result_run_id}
-            _emit(record) if json_output else click.echo(handle.id)
+        _print_started(started, json_output=json_output)
         return 0
-    results = _batch_results(started[0][0]) if batch else _single_results(started)
+    results = batch_results(started[0][0]) if batch else single_results(started)
     failed = 0
     async for result, workflow_id in results:
-        failed += _report(result, workflow_id, json_output=json_output, quiet=quiet)
+        failed += report_result(result, workflow_id, json_output=json_output, quiet=quiet)
     return 1 if failed else 0
+
+
+def _print_started(
+    started: list[tuple[WorkflowHandle[Any, Any], str]], *, json_output: bool
+) -> None:
+    from .results import emit
+
+    for handle, url in started:
+        record = {"share_url": url, "workflow_id": handle.id, "run_id": handle.result_run_id}
+        emit(record) if json_output else click.echo(handle.id)
 
 
 def _policy(settings: dict[str, Any]) -> ActivityPolicy:
@@ -416,87 +415,3 @@ async def _start_batch(
         result_type=SoraBatchOutput,
     )
     return handle, f"{len(links)} links"
-
-
-async def _single_results(
-    started: list[tuple[WorkflowHandle[Any, Any], str]],
-) -> AsyncIterator[tuple[SoraLinkResult, str]]:
-    """Each workflow's outcome as soon as it ends, whatever the order they were started in."""
-    tasks = [asyncio.ensure_future(_outcome(handle, url)) for handle, url in started]
-    for next_done in asyncio.as_completed(tasks):
-        yield await next_done
-
-
-async def _outcome(handle: WorkflowHandle[Any, Any], url: str) -> tuple[SoraLinkResult, str]:
-    from temporalio.client import WorkflowFailureError
-
-    from .data import SoraLinkResult
-    from .failures import describe_failure
-
-    try:
-        output = await handle.result()
-    except WorkflowFailureError as exc:
-        return SoraLinkResult(share_url=url, error=describe_failure(exc.cause)), handle.id
-    return SoraLinkResult(share_url=url, output=output), handle.id
-
-
-async def _batch_results(
-    handle: WorkflowHandle[Any, Any],
-) -> AsyncIterator[tuple[SoraLinkResult, str]]:
-    output = await handle.result()
-    for result in output.results:
-        yield result, handle.id
-
-
-def _report(result: SoraLinkResult, workflow_id: str, *, json_output: bool, quiet: bool) -> int:
-    """Print one link's outcome; 1 when it failed."""
-    from .._progress import format_size
-
-    output, error = result.output, result.error
-    if output is not None:
-        if json_output:
-            _emit({**success_record(output), "workflow_id": workflow_id})
-        else:
-            click.echo(output.local_path)
-        size = format_size(output.file_size_bytes)
-        _say(quiet, f"✓ Download complete: {output.local_path}  Size: {size}")
-        return 0
-    assert error is not None, "a link result holds an output or an error"
-    if json_output:
-        record = {"type": error.type, "message": error.message, "exit_code": error.exit_code}
-        _emit({"share_url": result.share_url, "error": record, "workflow_id": workflow_id})
-    click.echo(f"error: {result.share_url}: {error.message}", err=True)
-    return 1
-
-
-def success_record(output: SoraExtractionOutput) -> dict[str, Any]:
-    """The ``download --json`` object for a worker's result (built by the same helper)."""
-    from datetime import datetime
-
-    from ..models import DownloadResult, ResolvedVideo
-    from ..reporting import download_json
-
-    resolved = ResolvedVideo(
-        share_url=output.share_url,
-        share_id=output.share_id,
-        mp4_url=output.mp4_url,
-        resolver=output.resolver,
-        strategy=output.strategy,
-        variant=output.variant,
-        width=output.width,
-        height=output.height,
-        title=output.title,
-        expires_at=datetime.fromisoformat(output.expires_at) if output.expires_at else None,
-    )
-    result = DownloadResult(
-        path=Path(output.local_path),
-        url=output.mp4_url,
-        size=output.file_size_bytes,
-        sha256=output.sha256,
-        resumed_from=output.resumed_from,
-        connections=output.connections,
-        elapsed=output.elapsed_seconds,
-    )
-    record = download_json(resolved, result)
-    record.update(worker=output.worker, activity_attempt=output.activity_attempt)
-    return record
