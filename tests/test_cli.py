@@ -10,6 +10,7 @@ import asyncio
 import hashlib
 import json
 import os
+import signal
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -241,3 +242,47 @@ async def test_batch_tries_all_and_keeps_an_archive(site: FixtureSite, tmp_path:
     assert again.code == 0, again.err
     assert again.err.count("already in the archive") == 2
     assert site.stats.requests == []
+
+
+@pytest.mark.browser
+async def test_auto_mode_keeps_the_static_diagnosis(site: FixtureSite) -> None:
+    # Static parsing saw a media URL the policy refuses; the browser then found nothing
+    # usable either. The one error line says both, not just "could not find".
+    run = await sora("resolve", share_url(site, "refused_host"), *ALLOW)
+    assert run.code == 3
+    assert "refused by the URL policy" in run.err
+    assert_one_clean_line(run)
+
+
+async def test_ctrl_c_keeps_the_part_file_and_rerun_resumes(
+    site: FixtureSite, tmp_path: Path
+) -> None:
+    out = tmp_path / "clip.mp4"
+    part = out.with_name(out.name + ".part")
+    url = share_url(site, GOOD_PAGE)
+    proc = await asyncio.create_subprocess_exec(
+        SORA,
+        "download",
+        url,
+        str(out),
+        "--limit-rate",
+        "400K",
+        *ALLOW,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    async with asyncio.timeout(60):
+        await site.stats.wait_for_bytes(GOOD_VIDEO, 300_000)
+    proc.send_signal(signal.SIGINT)
+    _, err = await proc.communicate()
+    assert proc.returncode == 130
+    assert ".part" in err.decode()
+    assert "Traceback" not in err.decode()
+    assert not out.exists()
+    kept = part.stat().st_size
+    assert kept > 0
+    again = await sora("download", url, str(out), "--json", *ALLOW)
+    assert again.code == 0, again.err
+    (record,) = again.json_lines()
+    assert record["resumed_from"] == kept
+    assert sha256_file(out) == sha256_of(site.videos[GOOD_VIDEO])

@@ -51,10 +51,15 @@ class ChainResolver:
 
 
 def _chain_message(previous: NoVideoFound | None, current: NoVideoFound) -> NoVideoFound:
-    # Keep the first resolver's diagnosis visible: "static: login wall; browser: ..." tells a
-    # user more than the browser's message alone.
-    if previous is not None and str(previous) not in str(current):
-        current.message = f"{current.message} (before that: {previous.message})"
+    """Keep what the first resolver learned when it adds something the last one did not say.
+
+    "media URLs refused by the URL policy" tells a user more than the browser's plain "could
+    not find"; the static step's hint to try the browser is moot once the browser has run.
+    """
+    if previous is None or previous.message == current.message or "--browser" in previous.message:
+        return current
+    detail = previous.message.removeprefix(current.message).strip(" ()")
+    current.message = f"{current.message} (static parsing: {detail})"
     return current
 
 

@@ -294,7 +294,7 @@ async def _send_body(
     path = site.cdn.files.get(video.name)
     if path is not None and rate is None and not cut:
         await _sendfile(request, path, start, end)
-        site.stats.bytes_served[video.name] += end - start
+        site.stats.add_bytes(video.name, end - start)
     else:
         await _write_chunks(response, site, video, (start, stop), rate, path)
     if cut and fault is not None:
@@ -333,7 +333,7 @@ async def _write_chunks(
         for offset in range(start, stop, chunk):
             data = reader.read(offset, min(offset + chunk, stop))
             await response.write(data)
-            site.stats.bytes_served[video.name] += len(data)
+            site.stats.add_bytes(video.name, len(data))
             if rate is not None:
                 # Pace against the start time, not per chunk, so sleep overshoot doesn't add up.
                 due = began + (offset + len(data) - start) / rate

@@ -37,10 +37,27 @@ class SiteStats:
 
     bytes_served: collections.Counter[str] = field(default_factory=collections.Counter)
     requests: list[tuple[str, str, dict[str, str]]] = field(default_factory=list)
+    _waiters: list[tuple[str, int, asyncio.Future[None]]] = field(default_factory=list)
 
     def reset(self) -> None:
         self.bytes_served.clear()
         self.requests.clear()
+
+    def add_bytes(self, name: str, count: int) -> None:
+        """Count bytes the CDN sent for video ``name`` and wake anyone waiting for them."""
+        self.bytes_served[name] += count
+        for waiter in [w for w in self._waiters if self.bytes_served[w[0]] >= w[1]]:
+            self._waiters.remove(waiter)
+            if not waiter[2].done():
+                waiter[2].set_result(None)
+
+    async def wait_for_bytes(self, name: str, count: int) -> None:
+        """Return once the CDN has sent at least ``count`` bytes of video ``name``."""
+        if self.bytes_served[name] >= count:
+            return
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append((name, count, future))
+        await future
 
     def total_bytes(self, name: str | None = None) -> int:
         if name is None:
