@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from sora_browser.testing.cdn import Fault
 from sora_browser.testing.media import sha256_of
 from sora_browser.testing.pages import share_url
 from sora_browser.testing.site import FixtureSite
@@ -286,3 +287,38 @@ async def test_ctrl_c_keeps_the_part_file_and_rerun_resumes(
     (record,) = again.json_lines()
     assert record["resumed_from"] == kept
     assert sha256_file(out) == sha256_of(site.videos[GOOD_VIDEO])
+
+
+async def test_html_where_the_video_should_be_exits_4(site: FixtureSite, tmp_path: Path) -> None:
+    site.cdn.script(GOOD_VIDEO, [Fault.html()])
+    out = tmp_path / "clip.mp4"
+    run = await sora("download", share_url(site, GOOD_PAGE), str(out), *ALLOW)
+    assert run.code == 4
+    assert "expected a video but got text/html" in run.err.lower()
+    assert_one_clean_line(run)
+    assert not out.exists()
+
+
+async def test_link_that_stays_expired_exits_4(site: FixtureSite, tmp_path: Path) -> None:
+    # Every request is refused as Azure refuses an expired SAS URL, even after the share page
+    # was resolved again for a fresh signature: the command gives up with exit 4.
+    site.cdn.script(GOOD_VIDEO, [Fault.auth_failed()] * 10)
+    out = tmp_path / "clip.mp4"
+    run = await sora("download", share_url(site, GOOD_PAGE), str(out), *ALLOW)
+    assert run.code == 4
+    assert "expired" in run.err
+    assert_one_clean_line(run)
+    assert not out.exists()
+    page_visits = [r for r in site.stats.requests if r[1].startswith("/p/")]
+    assert len(page_visits) == 3  # the first resolution and two refreshes (max_reresolve)
+
+
+async def test_expired_link_is_refreshed_and_the_download_completes(
+    site: FixtureSite, tmp_path: Path
+) -> None:
+    site.cdn.script(GOOD_VIDEO, [Fault.expire_after(fraction=1 / 3)])
+    out = tmp_path / "clip.mp4"
+    run = await sora("download", share_url(site, GOOD_PAGE), str(out), "--json", *ALLOW)
+    assert run.code == 0, run.err
+    assert sha256_file(out) == sha256_of(site.videos[GOOD_VIDEO])
+    assert site.stats.total_bytes(GOOD_VIDEO) < 1.5 * site.videos[GOOD_VIDEO].size
