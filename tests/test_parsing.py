@@ -181,7 +181,9 @@ def test_flight_chunks_split_mid_object_are_joined() -> None:
 
 
 def test_post_json_files_parse_like_the_network_body() -> None:
-    text = render_template(PAGES["js_only"].post or "", site=SITE, media_base=CDN)
+    text = render_template(
+        PAGES["js_only"].post or "", site=SITE, media_base=CDN, expires_at=EXPIRY
+    )
     ranked = rank_candidates(candidates_from_json(text, SITE + "/p/x", strategy="network"))
     assert [c.variant for c in ranked] == ["source", "source_wm", "md", "ld"]
     assert ranked[0].strategy == "network"

@@ -95,8 +95,9 @@ def sha256_of(video: FakeVideo) -> str:
     return hashlib.sha256(video_bytes(video)).hexdigest()
 
 
-def _signature(path: str, expiry: str, secret: bytes) -> str:
-    return hmac.new(secret, f"{path}\n{expiry}".encode(), hashlib.sha256).hexdigest()[:43]
+def _signature(path: str, expiry: str, secret: bytes, key_id: str = "") -> str:
+    message = f"{path}\n{expiry}\n{key_id}".encode()
+    return hmac.new(secret, message, hashlib.sha256).hexdigest()[:43]
 
 
 def signed_url(
@@ -106,12 +107,21 @@ def signed_url(
     expires_at: datetime | None = None,
     secret: bytes = DEFAULT_SECRET,
 ) -> str:
-    """A CDN URL for ``video`` with an Azure-SAS-like query."""
+    """A CDN URL for ``video`` with an Azure-SAS-like query.
+
+    Without ``expires_at`` every call signs anew with its own key id (``skoid``, as real
+    user-delegation SAS URLs carry), so two links signed within the same second still differ
+    and revoking one does not revoke the other. With ``expires_at`` the URL is deterministic,
+    for tests that compare URLs.
+    """
     now = datetime.now(tz=UTC)
     expiry = (expires_at or now + timedelta(days=3)).strftime("%Y-%m-%dT%H:%M:%SZ")
     start = (now - timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%SZ")
     query = {"st": start, "se": expiry, "sp": "r", "sv": SAS_VERSION, "sr": "b"}
-    query["sig"] = _signature(video.path, expiry, secret)
+    key_id = "" if expires_at is not None else str(uuid.uuid4())
+    if key_id:
+        query["skoid"] = key_id
+    query["sig"] = _signature(video.path, expiry, secret, key_id)
     if video.style == "az":
         del query["st"]
     return base.rstrip("/") + video.path + "?" + urlencode(query)
@@ -124,7 +134,8 @@ def check_signature(
     params = parse_qs(query)
     expiry = params.get("se", [""])[0]
     sig = params.get("sig", [""])[0]
-    if not expiry or not hmac.compare_digest(sig, _signature(raw_path, expiry, secret)):
+    expected = _signature(raw_path, expiry, secret, params.get("skoid", [""])[0])
+    if not expiry or not hmac.compare_digest(sig, expected):
         return "invalid"
     moment = datetime.strptime(expiry, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
     return "ok" if moment > (now or datetime.now(tz=UTC)) else "expired"
