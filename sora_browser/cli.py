@@ -9,12 +9,14 @@ imported inside the commands so ``--help`` and ``--version`` stay instant.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import json
 import os
 import re
 import sys
 from collections.abc import Callable, Coroutine
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -290,13 +292,27 @@ async def _download(
     settings: Settings, url: str, output: Path | None, connections: int, limit_rate: float | None
 ) -> int:
     progress = ProgressLine(enabled=not settings.quiet and not settings.json_output)
-    async with _service(settings, connections=connections, limit_rate=limit_rate) as service:
+    async with (
+        _browser_first(settings, "sora_browser.service"),
+        _service(settings, connections=connections, limit_rate=limit_rate) as service,
+    ):
         try:
             extraction = await service.extract(url, output, progress=progress.update)
         finally:
             progress.close()
     _report_success(settings, extraction)
     return 0
+
+
+def _browser_first(settings: Settings, *modules: str) -> AbstractAsyncContextManager[None]:
+    """In a browser-only run, launch Chromium first and import ``modules`` while it starts."""
+    options = settings.resolve_options()
+    # chain.build_resolver's rule, read here because importing chain would load aiohttp first.
+    if options.har_path is None and options.mode != "browser":
+        return contextlib.nullcontext()
+    from .resolvers._launch import launched_early
+
+    return launched_early(options.chromium_path, *modules)
 
 
 def _report_success(settings: Settings, extraction: Extraction) -> None:
@@ -321,10 +337,11 @@ def resolve(settings: Settings, url: str) -> None:
 
 
 async def _resolve(settings: Settings, url: str) -> int:
-    from .client import SoraClient
+    async with _browser_first(settings, "sora_browser.client", "sora_browser.resolvers.browser"):
+        from .client import SoraClient
 
-    async with SoraClient(settings.resolve_options()) as client:
-        resolved = await client.resolve(url)
+        async with SoraClient(settings.resolve_options()) as client:
+            resolved = await client.resolve(url)
     if settings.json_output:
         _emit(resolved.to_json())
     else:

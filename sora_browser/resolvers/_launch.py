@@ -10,23 +10,27 @@ leave closes. Each resolution still gets a fresh context, so cookies never leak 
 
 Playwright is imported here and in the other ``resolvers`` browser modules only; ``chain``
 imports those lazily, so static runs and ``--help`` never load it.
+
+A run that will surely need the browser starts it first (``launched_early``): the launch mostly
+waits on other processes, so importing the rest of the package meanwhile costs no wall time.
+That is why this module imports ``..errors`` (and with it aiohttp, ~0.15 s) only inside the
+functions that raise: importing it at the top would put that cost back before the launch.
 """
 
 from __future__ import annotations
 
 import asyncio
+import importlib
 import logging
 import shutil
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from playwright.async_api import Browser, Playwright, async_playwright
 from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import TimeoutError as PlaywrightTimeout
-
-from ..errors import BrowserUnavailable, NetworkError, NoVideoFound, SoraBrowserError
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +69,8 @@ LAUNCH_ARGS: tuple[str, ...] = (
 
 def find_chromium(explicit: Path | None, playwright_own: str | None) -> Path:
     """The Chromium binary to launch, or ``BrowserUnavailable`` saying how to get one."""
+    from ..errors import BrowserUnavailable
+
     if explicit is not None:
         if explicit.is_file():
             return explicit
@@ -81,6 +87,8 @@ def find_chromium(explicit: Path | None, playwright_own: str | None) -> Path:
 @contextmanager
 def map_playwright_errors(url: str) -> Iterator[None]:
     """Translate Playwright failures into this package's errors (``raise ... from exc``)."""
+    from ..errors import NetworkError, NoVideoFound, SoraBrowserError
+
     try:
         yield
     except SoraBrowserError:
@@ -184,6 +192,8 @@ def map_launch_errors(executable: Path) -> Iterator[None]:
     try:
         yield
     except PlaywrightError as exc:
+        from ..errors import BrowserUnavailable
+
         first = (exc.message or str(exc)).strip().splitlines()[0][:200]
         raise BrowserUnavailable(
             f"Chromium at {executable} would not start ({first}); {INSTALL_HINT}"
@@ -192,3 +202,27 @@ def map_launch_errors(executable: Path) -> Iterator[None]:
 
 LAUNCHER = BrowserLauncher()
 """The process-wide launcher every ``BrowserResolver`` uses unless given its own."""
+
+
+@asynccontextmanager
+async def launched_early(chromium_path: Path | None, *modules: str) -> AsyncIterator[None]:
+    """Launch the shared browser now, and import ``modules`` in a thread while it starts.
+
+    For a run that will surely need the browser (``--mode browser``, a HAR): the launch (node
+    driver, then Chromium) mostly waits on those processes, while importing the resolver stack
+    (aiohttp above all) costs ~0.3 s of CPU that the launch hides. The browser is held until the
+    block ends, so the resolver inside finds it running. A launch that fails is not raised here:
+    the resolver asks again and reports the same error where it always did.
+    """
+    launch = asyncio.get_running_loop().create_task(LAUNCHER.acquire(chromium_path))
+    try:
+        for module in modules:
+            await asyncio.to_thread(importlib.import_module, module)
+        yield
+    finally:
+        try:
+            await launch
+        except Exception as exc:  # reported by the resolver's own acquire, or never needed
+            log.debug("early launch failed: %s", exc)
+        else:
+            await LAUNCHER.release()

@@ -63,18 +63,28 @@ def _chain_message(previous: NoVideoFound | None, current: NoVideoFound) -> NoVi
     return current
 
 
+def needs_browser(options: ResolveOptions) -> bool:
+    """True when ``options`` resolve in the browser alone (``--mode browser``, or a HAR)."""
+    return options.har_path is not None or options.mode == "browser"
+
+
 def build_resolver(options: ResolveOptions) -> Resolver:
     """The resolver for ``options.mode`` (and HAR replay when ``options.har_path`` is set)."""
-    from .static import StaticResolver
+    # Both imported here: static runs and `--help` must not pay for Playwright, and browser
+    # runs not for the static stack (its HTTP session and tenacity).
+
+    def static() -> Resolver:
+        from .static import StaticResolver
+
+        return StaticResolver(options)
 
     def browser() -> Resolver:
-        # Imported here: static runs and `--help` must not pay for Playwright.
         from .browser import BrowserResolver
 
         return BrowserResolver(options)
 
-    if options.har_path is not None or options.mode == "browser":
+    if needs_browser(options):
         return browser()
     if options.mode == "static":
-        return StaticResolver(options)
-    return ChainResolver([lambda: StaticResolver(options), browser])
+        return static()
+    return ChainResolver([static, browser])
