@@ -6,7 +6,11 @@ each test pays for a context, not a launch, and browser and aiohttp share one ev
 
 from __future__ import annotations
 
+import asyncio
+import json
 import socket
+import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -195,8 +199,6 @@ async def test_policy_aborts_refused_requests_before_connecting(
 async def test_pages_run_concurrently_within_the_bound(
     site: FixtureSite, shared_browser: BrowserLauncher
 ) -> None:
-    import asyncio
-
     browser = BrowserResolver(options(browser_pages=2))
     names = ["js_post_fetch", "js_blob", "js_click", "js_post_fetch"]
     try:
@@ -220,6 +222,53 @@ async def test_resolvers_share_one_browser(
         await second.aclose()
     assert shared_browser.launches == launches
     assert shared_browser.running  # the session fixture still holds it
+
+
+async def test_early_launch_is_the_browser_the_resolver_uses(
+    site: FixtureSite, shared_browser: BrowserLauncher
+) -> None:
+    launches, users = shared_browser.launches, shared_browser.users
+    async with _launch.launched_early(None, "sora_browser.client"):
+        browser = BrowserResolver(options())
+        try:
+            assert_video(await browser.resolve(link(share_url(site, "js_post_fetch"))), site)
+        finally:
+            await browser.aclose()
+        assert shared_browser.users == users + 1  # still held by the early launch
+    assert (shared_browser.launches, shared_browser.users) == (launches, users)
+
+
+async def test_early_launch_leaves_a_failure_to_the_resolver(site: FixtureSite) -> None:
+    launcher, missing = BrowserLauncher(), Path("/nonexistent/chromium")
+    async with _launch.launched_early(missing, launcher=launcher):
+        browser = BrowserResolver(options(chromium_path=missing), launcher=launcher)
+        with pytest.raises(BrowserUnavailable):
+            await browser.resolve(link(share_url(site, "js_post_fetch")))
+        await browser.aclose()
+    assert (launcher.launches, launcher.users, launcher.running) == (0, 0, False)
+
+
+async def test_cli_browser_mode_end_to_end(site: FixtureSite, tmp_path: Path) -> None:
+    url, allow = share_url(site, "js_click"), ("--allow-host", "127.0.0.1")
+    found = await _cli("resolve", url, "--browser", "--json", *allow)
+    assert found.returncode == 0, found.stderr
+    assert json.loads(found.stdout)["resolver"] == "browser"
+    missing = await _cli("resolve", url, "--browser", "--chromium", str(tmp_path / "no"), *allow)
+    assert missing.returncode == 3
+    assert missing.stderr.decode().count("\n") == 1  # one clean line, no traceback
+    assert "apt-get install chromium" in missing.stderr.decode()
+
+
+async def _cli(*args: str) -> subprocess.CompletedProcess[bytes]:
+    proc = await asyncio.create_subprocess_exec(
+        str(Path(sys.executable).parent / "sora-browser"),
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await proc.communicate()
+    assert proc.returncode is not None
+    return subprocess.CompletedProcess(args, proc.returncode, out, err)
 
 
 # -- auto mode: static when it can, the browser when it must, never on a bug -----------------

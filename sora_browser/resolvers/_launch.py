@@ -205,7 +205,9 @@ LAUNCHER = BrowserLauncher()
 
 
 @asynccontextmanager
-async def launched_early(chromium_path: Path | None, *modules: str) -> AsyncIterator[None]:
+async def launched_early(
+    chromium_path: Path | None, *modules: str, launcher: BrowserLauncher = LAUNCHER
+) -> AsyncIterator[None]:
     """Launch the shared browser now, and import ``modules`` in a thread while it starts.
 
     For a run that will surely need the browser (``--mode browser``, a HAR): the launch (node
@@ -214,7 +216,7 @@ async def launched_early(chromium_path: Path | None, *modules: str) -> AsyncIter
     block ends, so the resolver inside finds it running. A launch that fails is not raised here:
     the resolver asks again and reports the same error where it always did.
     """
-    launch = asyncio.get_running_loop().create_task(LAUNCHER.acquire(chromium_path))
+    launch = asyncio.get_running_loop().create_task(launcher.acquire(chromium_path))
     try:
         for module in modules:
             await asyncio.to_thread(importlib.import_module, module)
@@ -225,4 +227,4 @@ async def launched_early(chromium_path: Path | None, *modules: str) -> AsyncIter
         except Exception as exc:  # reported by the resolver's own acquire, or never needed
             log.debug("early launch failed: %s", exc)
         else:
-            await LAUNCHER.release()
+            await launcher.release()
