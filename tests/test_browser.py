@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import socket
 import subprocess
 import sys
@@ -105,6 +106,20 @@ async def test_click_to_play(site: FixtureSite, resolver: BrowserResolver) -> No
     assert_video(resolved, site, "source")
     assert resolved.variant == "source"
     assert state_of(site).post_fetches >= 1
+
+
+@pytest.mark.parametrize("name", ["js_post_fetch", "js_blob", "challenge", "js_click"])
+async def test_clicks_only_a_page_that_waits_for_it(
+    site: FixtureSite, resolver: BrowserResolver, caplog: pytest.LogCaptureFixture, name: str
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="sora_browser.resolvers.browser")
+    url = f"{site.url}/p/{CHALLENGE_ID}" if name == "challenge" else share_url(site, name)
+
+    assert_video(await resolver.resolve(link(url)), site, "source")
+
+    clicks = [r.getMessage() for r in caplog.records if r.getMessage().startswith("clicked")]
+    # js_blob's bare <video> waits on a fetch, not a click; only the card's button is clicked.
+    assert clicks == (["clicked button[aria-label*='play' i]"] if name == "js_click" else [])
 
 
 async def test_challenge_sets_cookie_and_reloads(

@@ -43,7 +43,8 @@ Hydration fetches follow their scripts within a few event-loop turns; the DOM re
 also waits for ``requestIdleCallback``, so slow script execution is covered there."""
 DRAIN_TIMEOUT = 1.0
 CLICK_TIMEOUT_MS = 1500
-# Plain CSS (the page's querySelector picks among them), most specific first.
+# Plain CSS (the page's querySelector picks among them), most specific first. All but the
+# last name a play control; only those mark a page as waiting for a click (WAITING_SCRIPT).
 PLAY_SELECTORS = (
     "button[aria-label*='play' i]",
     "[role=button][aria-label*='play' i]",
@@ -52,6 +53,7 @@ PLAY_SELECTORS = (
     "[class*='play-button' i]",
     "video",
 )
+PLAY_CONTROLS = PLAY_SELECTORS[:-1]
 # Runs in the page: the index of the first selector with a visible element, or -1.
 PICK_PLAY_SCRIPT = """(selectors) => selectors.findIndex((selector) => {
   const el = document.querySelector(selector);
@@ -59,6 +61,17 @@ PICK_PLAY_SCRIPT = """(selectors) => selectors.findIndex((selector) => {
   const box = el.getBoundingClientRect();
   return box.width > 0 && box.height > 0 && getComputedStyle(el).visibility !== "hidden";
 })"""
+# Runs in the page once its main thread is idle: the play control to click, or -1 while any
+# video already holds a source (that page plays, or is about to, without a click).
+WAITING_SCRIPT = f"""(selectors) => new Promise((done) => {{
+  const look = () => {{
+    const sourced = [...document.querySelectorAll("video")].some(
+      (v) => v.currentSrc || v.src || v.querySelector("source[src]"));
+    done(sourced ? -1 : ({PICK_PLAY_SCRIPT})(selectors));
+  }};
+  if ("requestIdleCallback" in window) requestIdleCallback(look, {{ timeout: 500 }});
+  else look();
+}})"""
 # Runs in the page: the URLs its video elements hold, once the main thread is idle.
 DOM_SCRIPT = """() => new Promise((done) => {
   const collect = () => {
@@ -224,6 +237,11 @@ async def _drive(page: Page, capture: Capture) -> None:
     """Wait for a candidate; read the DOM, sit out a challenge and click play as needed."""
     clicked = False
     while True:
+        if await _found_or_settled(capture, quiet=0):
+            return
+        if not clicked and await _click_if_waiting(page, capture):
+            clicked = True
+            continue
         if await _found_or_settled(capture):
             return
         capture.add(_dom_candidates(await _dom_urls(page)))
@@ -240,16 +258,31 @@ async def _drive(page: Page, capture: Capture) -> None:
         await _click_play(page)
 
 
-async def _found_or_settled(capture: Capture) -> bool:
-    """True once a confident candidate exists; False once the page sat idle for a moment."""
+async def _click_if_waiting(page: Page, capture: Capture) -> bool:
+    """Click at once if the idle page shows a play control and no video source, as click-to-
+    play cards do: waiting for it to settle first (``SETTLE_QUIET``) would only cost time."""
+    try:
+        index = await page.evaluate(WAITING_SCRIPT, list(PLAY_CONTROLS))
+    except PlaywrightError:
+        return False  # the page navigated while we looked: the next settle looks again
+    if not isinstance(index, int) or index < 0 or capture.activity.is_set():
+        return False  # nothing to click, or the page woke up meanwhile (it may play by itself)
+    await _click(page, index)
+    return True
+
+
+async def _found_or_settled(capture: Capture, *, quiet: float = SETTLE_QUIET) -> bool:
+    """True once a confident candidate exists; False once the page sat idle for ``quiet``."""
     while not capture.found.is_set():
         capture.check()
         capture.activity.clear()
         if not capture.idle():
             await capture.activity.wait()
             continue
+        if quiet <= 0:
+            return False
         try:
-            async with asyncio.timeout(SETTLE_QUIET):
+            async with asyncio.timeout(quiet):
                 await capture.activity.wait()
         except TimeoutError:
             return capture.found.is_set()
@@ -277,14 +310,22 @@ def _dom_candidates(urls: list[str]) -> list[Candidate]:
 async def _click_play(page: Page) -> None:
     """Click the first play button (or the video) once: some pages load nothing until then."""
     try:
-        # One round trip to pick the control, one real (mouse) click: players often listen
-        # for pointer events that a scripted element.click() would not send.
         index = await page.evaluate(PICK_PLAY_SCRIPT, list(PLAY_SELECTORS))
-        if isinstance(index, int) and index >= 0:
-            await page.locator(PLAY_SELECTORS[index]).first.click(timeout=CLICK_TIMEOUT_MS)
-            log.debug("clicked %s", PLAY_SELECTORS[index])
     except PlaywrightError as exc:
         log.debug("no play control to click: %s", exc.message.splitlines()[0])
+        return
+    if isinstance(index, int) and index >= 0:
+        await _click(page, index)
+
+
+async def _click(page: Page, index: int) -> None:
+    # A real (mouse) click: players often listen for pointer events that a scripted
+    # element.click() would not send.
+    try:
+        await page.locator(PLAY_SELECTORS[index]).first.click(timeout=CLICK_TIMEOUT_MS)
+        log.debug("clicked %s", PLAY_SELECTORS[index])
+    except PlaywrightError as exc:
+        log.debug("could not click %s: %s", PLAY_SELECTORS[index], exc.message.splitlines()[0])
 
 
 def _listen(page: Page, capture: Capture) -> None:
