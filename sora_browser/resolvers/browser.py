@@ -252,10 +252,9 @@ async def _drive(page: Page, capture: Capture) -> None:
         if capture.challenged:
             await _until_busy(capture)  # the challenge script reloads the page when it passes
             continue
-        if clicked:
-            return
+        if clicked or not await _click_play(page):
+            return  # nothing left that could bring a video: the page sat quiet and was read
         clicked = True
-        await _click_play(page)
 
 
 async def _click_if_waiting(page: Page, capture: Capture) -> bool:
@@ -307,15 +306,19 @@ def _dom_candidates(urls: list[str]) -> list[Candidate]:
     return [Candidate(url=u, strategy="dom") for u in dict.fromkeys(urls)]
 
 
-async def _click_play(page: Page) -> None:
-    """Click the first play button (or the video) once: some pages load nothing until then."""
+async def _click_play(page: Page) -> bool:
+    """Click the first play button (or the video): some pages load nothing until then.
+
+    False when there was nothing to click."""
     try:
         index = await page.evaluate(PICK_PLAY_SCRIPT, list(PLAY_SELECTORS))
     except PlaywrightError as exc:
         log.debug("no play control to click: %s", exc.message.splitlines()[0])
-        return
-    if isinstance(index, int) and index >= 0:
-        await _click(page, index)
+        return False
+    if not isinstance(index, int) or index < 0:
+        return False
+    await _click(page, index)
+    return True
 
 
 async def _click(page: Page, index: int) -> None:
