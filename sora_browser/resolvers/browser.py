@@ -6,9 +6,10 @@ Such pages render the video with JavaScript, fetch the post JSON after load, pla
 1. a fresh context (own cookies; ``--cookies`` loaded into it; optionally recording a HAR, or
    replaying one offline), every request routed through the URL policy (``_capture``);
 2. listeners attached, then ``goto``; stop the moment a confident candidate exists;
-3. when the page settles with nothing: read the DOM; on a challenge page wait for the reload;
-   otherwise click play once and wait again; then give up with ``NoVideoFound``, quickly rather
-   than at the timeout;
+3. when the page goes idle showing a play control and no video source (a click-to-play card),
+   click it at once; when it settles with nothing: read the DOM; on a challenge page wait for
+   the reload; otherwise click play once and wait again; then give up with ``NoVideoFound``,
+   quickly rather than at the timeout;
 4. rank with ``parsing.rank_candidates`` and return the context's cookies with the URL, since
    the CDN may want the ones the challenge set.
 """
@@ -258,8 +259,11 @@ async def _drive(page: Page, capture: Capture) -> None:
 
 
 async def _click_if_waiting(page: Page, capture: Capture) -> bool:
-    """Click at once if the idle page shows a play control and no video source, as click-to-
-    play cards do: waiting for it to settle first (``SETTLE_QUIET``) would only cost time."""
+    """Click now if the idle page shows a play control and no video holds a source.
+
+    A click-to-play card waits for exactly that click; sitting out ``SETTLE_QUIET`` first cost
+    ~0.25 s per link. Anything the page starts meanwhile cancels the click: it may play alone.
+    """
     try:
         index = await page.evaluate(WAITING_SCRIPT, list(PLAY_CONTROLS))
     except PlaywrightError:
