@@ -176,9 +176,10 @@ def download_options(func: F) -> F:
         "--connections",
         "-N",
         type=click.IntRange(min=0, max=32),
-        default=1,
+        default=0,
         show_default=True,
-        help="Parallel range connections (0: choose for large files).",
+        help="Parallel range connections; 0 uses 4 for files of 64 MiB and more when the "
+        "server supports ranges, else 1.",
     )(func)
     func = click.option(
         "--limit-rate",
@@ -203,7 +204,7 @@ def _parse_rate(ctx: click.Context, param: click.Parameter, value: str | None) -
 
 
 def _download_options(
-    settings: Settings, connections: int = 1, limit_rate: float | None = None
+    settings: Settings, connections: int = 0, limit_rate: float | None = None
 ) -> DownloadOptions:
     from .options import DownloadOptions
 

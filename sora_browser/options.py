@@ -64,8 +64,9 @@ class DownloadOptions:
     backoff_initial: float = 0.5
     backoff_max: float = 30.0
     chunk_size: int = 1 * MiB
-    connections: int = 1
-    """Parallel range connections; 0 picks automatically for large files."""
+    connections: int = 0
+    """Parallel range connections; 0 (the default) uses several for large files when the
+    server supports ranges, one otherwise."""
     limit_rate: float | None = None
     """Cap on total bytes per second, or None for no cap."""
     max_reresolve: int = 2
