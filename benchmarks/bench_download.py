@@ -3,13 +3,14 @@
     .venv/bin/python benchmarks/bench_download.py [--runs 3] [--sizes 10,256,1024]
 
 - plain: file-backed 10 MiB, 256 MiB and 1 GiB videos (generated under a temp dir), served
-  with sendfile by the fixture site running in its own process (its CPU is not ours). Each run
-  is a fresh ``python -c`` process calling ``VideoDownloader.fetch`` (one connection, which
-  hashes and fsyncs), against ``curl -s -o`` of the same URL, and against curl followed by
-  ``sync -d`` (the same durability as our fsync; curl alone leaves dirty pages behind). Wall
-  time per child, peak RSS from GNU time, and for ours also the time spent inside ``fetch``
-  (without interpreter start-up and imports). Medians of ``--runs``; outputs deleted between
-  runs.
+  with sendfile by the fixture site running in its own process (its CPU is not ours), each
+  behind its own share page. Each run is the whole ``sora-browser download SHARE_URL`` command
+  (resolve the page, then download on one connection, hashing and fsyncing), against
+  ``curl -s -o`` of the already-resolved media URL, and against curl followed by ``sync -d``
+  (the same durability as our fsync; curl alone leaves dirty pages behind). Wall time per
+  child, peak RSS from GNU time, and for ours also the download's own time from ``--json``
+  (``elapsed_seconds``: no interpreter start-up, imports or resolution). Medians of
+  ``--runs``; outputs deleted between runs.
 - parallel: a 64 MiB video throttled per connection on the server; 1 vs 4 connections vs
   ``aria2c -x4 -s4``.
 Targets: ours/curl <= 1.0 on one connection; peak RSS for 1 GiB within 5 MiB of 10 MiB and
@@ -37,43 +38,45 @@ THROTTLE = 16 * MiB
 """Bytes per second per connection for the parallel comparison."""
 THROTTLED_SIZE = 64 * MiB
 
-# The fixture site in its own process: registers the file-backed videos, prints their URLs.
+# The fixture site in its own process: registers the file-backed videos, and for each one a
+# share page (og:video, as a link-preview bot sees a Sora post) in a temporary fixtures folder,
+# then prints {name: [share URL, direct media URL]}.
 SERVER = r"""
-import asyncio, json, sys
+import asyncio, json, sys, tempfile
 from pathlib import Path
 from sora_browser.testing.media import FakeVideo, signed_url
 from sora_browser.testing.site import FixtureSite
 
+PAGE = (
+    "<!-- Benchmark share page: og:video meta only, like fixtures/pages/og_video.html -->\n"
+    "<!-- fixture: path=/p/{share_id} -->\n"
+    '<html><head><meta property="og:video" content="{{{{media:{name}|html}}}}"></head></html>\n'
+)
+
 async def serve(spec):
-    async with FixtureSite() as site:
+    fixtures = Path(tempfile.mkdtemp(prefix="bench-fixtures-"))
+    (fixtures / "pages").mkdir()
+    for index, (name, *_rest) in enumerate(spec):
+        share_id = "s_" + f"{index:032x}"
+        text = PAGE.format(share_id=share_id, name=name)
+        (fixtures / "pages" / f"{name}.html").write_text(text)
+    async with FixtureSite(fixtures_dir=fixtures) as site:
         urls = {}
-        for name, size, path, throttle in spec:
+        for index, (name, size, path, throttle) in enumerate(spec):
             video = FakeVideo(name, size)
+            site.videos[name] = video
             site.cdn.add_file_video(video, Path(path))
             if throttle:
                 site.cdn.configure(name, throttle=throttle)
-            urls[name] = signed_url(site.url, video)
+            share = f"{site.url}/p/s_{index:032x}"
+            urls[name] = [share, signed_url(site.url, video)]
         print(json.dumps(urls), flush=True)
         await asyncio.Event().wait()
 
 asyncio.run(serve(json.loads(sys.argv[1])))
 """
 
-# One download with the library, as the CLI would do it.
-OURS = r"""
-import asyncio, json, sys
-from pathlib import Path
-from sora_browser.download import VideoDownloader
-from sora_browser.options import DownloadOptions
-
-async def fetch(url, out, connections):
-    options = DownloadOptions(allow_hosts=frozenset({"127.0.0.1"}), connections=connections)
-    async with VideoDownloader(options) as downloader:
-        result = await downloader.fetch(url, Path(out))
-    print(json.dumps({"sha256": result.sha256, "elapsed": result.elapsed}))
-
-asyncio.run(fetch(sys.argv[1], sys.argv[2], int(sys.argv[3])))
-"""
+SORA = str(Path(sys.executable).parent / "sora-browser")
 
 Fetcher = Callable[..., tuple[float, float, str]]
 
@@ -105,8 +108,10 @@ def run_child(argv: Sequence[str]) -> tuple[float, float, str]:
     return elapsed, peak_kib / 1024, done.stdout.strip()
 
 
-def ours(url: str, out: Path, connections: int = 1) -> tuple[float, float, str]:
-    return run_child([sys.executable, "-c", OURS, url, str(out), str(connections)])
+def ours(share_url: str, out: Path, connections: int = 0) -> tuple[float, float, str]:
+    """The whole ``sora-browser download`` command: resolve the share page, then download."""
+    argv = [SORA, "download", share_url, str(out), "--allow-host", "127.0.0.1", "--json", "-q"]
+    return run_child([*argv, "--connections", str(connections)])
 
 
 def curl(url: str, out: Path) -> tuple[float, float, str]:
@@ -135,12 +140,14 @@ def make_videos(folder: Path, sizes: list[int]) -> tuple[list[list[object]], dic
     return spec, digests
 
 
-def start_server(spec: list[list[object]]) -> tuple[subprocess.Popen[str], dict[str, str]]:
+def start_server(
+    spec: list[list[object]],
+) -> tuple[subprocess.Popen[str], dict[str, list[str]]]:
     server = subprocess.Popen(
         [sys.executable, "-c", SERVER, json.dumps(spec)], stdout=subprocess.PIPE, text=True
     )
     assert server.stdout is not None
-    urls: dict[str, str] = json.loads(server.stdout.readline())
+    urls: dict[str, list[str]] = json.loads(server.stdout.readline())
     return server, urls
 
 
@@ -155,7 +162,7 @@ def median_of(
             reported = json.loads(printed)
             if reported["sha256"] != digest:
                 raise SystemExit(f"sha256 mismatch for {url}")
-            insides.append(float(reported["elapsed"]))
+            insides.append(float(reported["elapsed_seconds"]))
         walls.append(wall)
         peaks.append(peak)
     out.unlink(missing_ok=True)
@@ -164,7 +171,7 @@ def median_of(
 
 
 def bench_plain(
-    urls: dict[str, str], digests: dict[str, str], sizes: list[int], work: Path, runs: int
+    urls: dict[str, list[str]], digests: dict[str, str], sizes: list[int], work: Path, runs: int
 ) -> None:
     print(
         f"{'size':>8} {'ours s':>7} {'(fetch)':>7} {'curl s':>7} {'+sync s':>7} {'/curl':>6}"
@@ -172,9 +179,10 @@ def bench_plain(
     )
     for size in sizes:
         name = f"v{size}"
-        mine = median_of(runs, ours, urls[name], work / "ours.mp4", digests[name])
-        theirs = median_of(runs, curl, urls[name], work / "curl.mp4", None)
-        synced = median_of(runs, curl_sync, urls[name], work / "curl.mp4", None)
+        share, direct = urls[name]
+        mine = median_of(runs, ours, share, work / "ours.mp4", digests[name], 1)
+        theirs = median_of(runs, curl, direct, work / "curl.mp4", None)
+        synced = median_of(runs, curl_sync, direct, work / "curl.mp4", None)
         print(
             f"{size:>5}MiB {mine.wall:>7.2f} {mine.inside or 0:>7.2f} {theirs.wall:>7.2f}"
             f" {synced.wall:>7.2f} {mine.wall / theirs.wall:>6.2f}"
@@ -184,12 +192,14 @@ def bench_plain(
         )
 
 
-def bench_parallel(urls: dict[str, str], digests: dict[str, str], work: Path, runs: int) -> None:
+def bench_parallel(
+    urls: dict[str, list[str]], digests: dict[str, str], work: Path, runs: int
+) -> None:
     name = f"v{THROTTLED_SIZE // MiB}_throttled"
-    url, digest = urls[name], digests[name]
-    one = median_of(runs, ours, url, work / "p1.mp4", digest, 1)
-    four = median_of(runs, ours, url, work / "p4.mp4", digest, 4)
-    aria = median_of(runs, aria2c, url, work / "aria.mp4", None)
+    (share, direct), digest = urls[name], digests[name]
+    one = median_of(runs, ours, share, work / "p1.mp4", digest, 1)
+    four = median_of(runs, ours, share, work / "p4.mp4", digest, 4)
+    aria = median_of(runs, aria2c, direct, work / "aria.mp4", None)
     print(f"\nthrottled {THROTTLED_SIZE // MiB} MiB at {THROTTLE // MiB} MiB/s per connection:")
     print(f"{'':>16} {'wall s':>7} {'(fetch)':>7} {'peak RSS':>9}")
     for label, figures in (("1 connection", one), ("4 connections", four), ("aria2c -x4", aria)):
