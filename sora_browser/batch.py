@@ -15,8 +15,16 @@ from typing import Any
 
 import click
 
+from ._cli_common import (
+    Settings,
+    build_service,
+    common_options,
+    download_options,
+    emit_json,
+    run_command,
+    say,
+)
 from ._progress import format_size
-from .cli import Settings, _emit, _say, _service, common_options, download_options, run_command
 
 ARCHIVE_PREFIX = "sora "
 
@@ -112,12 +120,12 @@ async def _batch(
     folder.mkdir(parents=True, exist_ok=True)
     done = load_archive(archive)
     limit = asyncio.Semaphore(jobs)
-    async with _service(settings, **download) as service:
+    async with build_service(settings, **download) as service:
         outcomes = await asyncio.gather(
             *(_one(settings, service, link, folder, limit, done, archive) for link in links)
         )
     failed = outcomes.count(False)
-    _say(settings, f"{len(links) - failed} of {len(links)} links done, {failed} failed")
+    say(settings.quiet, f"{len(links) - failed} of {len(links)} links done, {failed} failed")
     return 1 if failed else 0
 
 
@@ -138,18 +146,18 @@ async def _one(
         try:
             share = parse_share_url(link, policy=UrlPolicy(settings.allow_hosts))
             if share.share_id in done:
-                _say(settings, f"- {share.share_id}: already in the archive, skipped")
+                say(settings.quiet, f"- {share.share_id}: already in the archive, skipped")
                 return True
             extraction = await service.extract(share.url, folder / f"{share.share_id}.mp4")
         except SoraBrowserError as exc:
             if settings.json_output:
-                _emit(error_json(link, exc))
+                emit_json(error_json(link, exc))
             click.echo(f"✗ {link}: {exc}", err=True)
             return False
     result = extraction.download
     if settings.json_output:
-        _emit(download_json(extraction.resolved, result))
-    _say(settings, f"✓ {share.share_id}  {format_size(result.size)}  {result.path}")
+        emit_json(download_json(extraction.resolved, result))
+    say(settings.quiet, f"✓ {share.share_id}  {format_size(result.size)}  {result.path}")
     if archive is not None:
         with archive.open("a", encoding="utf-8") as handle:
             handle.write(f"{ARCHIVE_PREFIX}{share.share_id}\n")

@@ -24,10 +24,14 @@ def download_json(resolved: ResolvedVideo, result: DownloadResult) -> dict[str, 
 
 def error_json(share_url: str, exc: BaseException) -> dict[str, Any]:
     """One line for a failed link: ``{share_url, error: {type, message, exit_code}}``."""
-    return {"share_url": share_url, "error": error_object(exc)}
-
-
-def error_object(exc: BaseException) -> dict[str, Any]:
     if isinstance(exc, SoraBrowserError):
-        return {"type": type(exc).__name__, "message": exc.message, "exit_code": exc.exit_code}
-    return {"type": type(exc).__name__, "message": str(exc) or repr(exc), "exit_code": 1}
+        return failure_json(share_url, type(exc).__name__, exc.message, exc.exit_code)
+    return failure_json(share_url, type(exc).__name__, str(exc) or repr(exc), 1)
+
+
+def failure_json(share_url: str, type_name: str, message: str, exit_code: int) -> dict[str, Any]:
+    """The failure shape from its parts (a Temporal result carries them as plain data)."""
+    return {
+        "share_url": share_url,
+        "error": {"type": type_name, "message": message, "exit_code": exit_code},
+    }

@@ -323,3 +323,13 @@ async def test_expired_link_is_refreshed_and_the_download_completes(
     assert run.code == 0, run.err
     assert sha256_file(out) == sha256_of(site.videos[GOOD_VIDEO])
     assert site.stats.total_bytes(GOOD_VIDEO) < 1.5 * site.videos[GOOD_VIDEO].size
+
+
+@pytest.mark.parametrize("module", ["sora_browser.batch", "sora_browser.temporal.commands"])
+async def test_command_modules_import_on_their_own(module: str) -> None:
+    # batch once imported the CLI module, which imports batch back: importing it first failed.
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", f"import {module}", stderr=asyncio.subprocess.PIPE
+    )
+    _, err = await proc.communicate()
+    assert proc.returncode == 0, err.decode()

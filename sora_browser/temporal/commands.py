@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from .._cli_common import EXIT_INTERRUPTED, allowed_hosts
+
 if TYPE_CHECKING:
     from temporalio.client import Client, WorkflowHandle
 
@@ -27,7 +29,6 @@ if TYPE_CHECKING:
     from .data import ActivityPolicy
 
 F = TypeVar("F", bound=Callable[..., Any])
-EXIT_INTERRUPTED = 130
 
 
 def connection_options(func: F) -> F:
@@ -114,11 +115,6 @@ def _setup_logging(quiet: bool, verbose: bool) -> None:
         logging.getLogger("temporalio").setLevel(logging.WARNING)
 
 
-def _hosts(values: tuple[str, ...]) -> frozenset[str]:
-    env = os.environ.get("SORA_BROWSER_ALLOW_HOSTS", "")
-    return frozenset(h.strip() for h in (*values, *env.split(",")) if h.strip())
-
-
 @click.command()
 @connection_options
 @click.option(
@@ -193,7 +189,7 @@ async def _worker(
 ) -> int:
     from datetime import timedelta
 
-    from .results import say
+    from .._cli_common import say
     from .worker import connect, run_worker
 
     activities = _activities(**settings)
@@ -226,7 +222,7 @@ def _activities(
     from ..options import DownloadOptions, ResolveOptions
     from .activities import SoraActivities
 
-    hosts = _hosts(allow_host)
+    hosts = allowed_hosts(allow_host)
     return SoraActivities(
         ResolveOptions(mode=mode, allow_hosts=hosts, chromium_path=chromium),  # type: ignore[arg-type]
         DownloadOptions(allow_hosts=hosts, retries=retries, total_timeout=timeout),
@@ -331,8 +327,9 @@ async def _submit(
     max_concurrent: int,
     **link_settings: Any,
 ) -> int:
+    from .._cli_common import say
     from .connection import connect
-    from .results import batch_results, report_result, say, single_results
+    from .results import batch_results, report_result, single_results
 
     client = await connect(connect_options)
     policy = _policy(link_settings)
@@ -355,11 +352,11 @@ async def _submit(
 def _print_started(
     started: list[tuple[WorkflowHandle[Any, Any], str]], *, json_output: bool
 ) -> None:
-    from .results import emit
+    from .._cli_common import emit_json
 
     for handle, url in started:
         record = {"share_url": url, "workflow_id": handle.id, "run_id": handle.result_run_id}
-        emit(record) if json_output else click.echo(handle.id)
+        emit_json(record) if json_output else click.echo(handle.id)
 
 
 def _policy(settings: dict[str, Any]) -> ActivityPolicy:

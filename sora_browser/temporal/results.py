@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
-import sys
 from collections.abc import AsyncIterator
 from datetime import datetime
 from pathlib import Path
@@ -13,9 +11,10 @@ from typing import Any
 import click
 from temporalio.client import WorkflowFailureError, WorkflowHandle
 
+from .._cli_common import emit_json, say
 from .._progress import format_size
 from ..models import DownloadResult, ResolvedVideo
-from ..reporting import download_json
+from ..reporting import download_json, failure_json
 from .data import SoraExtractionOutput, SoraLinkResult
 from .failures import describe_failure
 
@@ -52,7 +51,7 @@ def report_result(
     output, error = result.output, result.error
     if output is not None:
         if json_output:
-            emit({**success_record(output), "workflow_id": workflow_id})
+            emit_json({**success_record(output), "workflow_id": workflow_id})
         else:
             click.echo(output.local_path)
         size = format_size(output.file_size_bytes)
@@ -60,8 +59,8 @@ def report_result(
         return 0
     assert error is not None, "a link result holds an output or an error"
     if json_output:
-        record = {"type": error.type, "message": error.message, "exit_code": error.exit_code}
-        emit({"share_url": result.share_url, "error": record, "workflow_id": workflow_id})
+        record = failure_json(result.share_url, error.type, error.message, error.exit_code)
+        emit_json({**record, "workflow_id": workflow_id})
     click.echo(f"error: {result.share_url}: {error.message}", err=True)
     return 1
 
@@ -92,13 +91,3 @@ def success_record(output: SoraExtractionOutput) -> dict[str, Any]:
     record = download_json(resolved, result)
     record.update(worker=output.worker, activity_attempt=output.activity_attempt)
     return record
-
-
-def emit(record: dict[str, Any]) -> None:
-    sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
-    sys.stdout.flush()
-
-
-def say(quiet: bool, message: str) -> None:
-    if not quiet:
-        click.echo(message, err=True)
