@@ -73,8 +73,7 @@ async def _download(
 def _browser_first(settings: Settings, *modules: str) -> AbstractAsyncContextManager[None]:
     """In a browser-only run, launch Chromium first and import ``modules`` while it starts."""
     options = settings.resolve_options()
-    # chain.build_resolver's rule, read here because importing chain would load aiohttp first.
-    if options.har_path is None and options.mode != "browser":
+    if not options.browser_only:
         return contextlib.nullcontext()
     from .resolvers._launch import launched_early
 

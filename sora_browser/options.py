@@ -51,6 +51,11 @@ class ResolveOptions:
             raise ValueError("browser_pages must be at least 1")
         object.__setattr__(self, "allow_hosts", _normalise_hosts(frozenset(self.allow_hosts)))
 
+    @property
+    def browser_only(self) -> bool:
+        """Resolved in the browser alone: ``--mode browser``, or replaying a HAR."""
+        return self.har_path is not None or self.mode == "browser"
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DownloadOptions:

@@ -63,11 +63,6 @@ def _chain_message(previous: NoVideoFound | None, current: NoVideoFound) -> NoVi
     return current
 
 
-def needs_browser(options: ResolveOptions) -> bool:
-    """True when ``options`` resolve in the browser alone (``--mode browser``, or a HAR)."""
-    return options.har_path is not None or options.mode == "browser"
-
-
 def build_resolver(options: ResolveOptions) -> Resolver:
     """The resolver for ``options.mode`` (and HAR replay when ``options.har_path`` is set)."""
     # Both imported here: static runs and `--help` must not pay for Playwright, and browser
@@ -83,7 +78,7 @@ def build_resolver(options: ResolveOptions) -> Resolver:
 
         return BrowserResolver(options)
 
-    if needs_browser(options):
+    if options.browser_only:
         return browser()
     if options.mode == "static":
         return static()
