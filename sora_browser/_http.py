@@ -16,6 +16,7 @@ import socket
 import time
 from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
+from http.cookies import SimpleCookie
 from typing import Any
 from urllib.parse import urljoin
 
@@ -29,6 +30,7 @@ from tenacity import (
     stop_after_attempt,
     wait_exponential_jitter,
 )
+from yarl import URL
 
 from .errors import (
     FetchError,
@@ -87,10 +89,6 @@ def new_session(
 
 
 def add_cookies(session: aiohttp.ClientSession, cookies: tuple[Cookie, ...]) -> None:
-    from http.cookies import SimpleCookie
-
-    from yarl import URL
-
     for cookie in cookies:
         morsel_jar: SimpleCookie = SimpleCookie()
         morsel_jar[cookie.name] = cookie.value
