@@ -9,13 +9,14 @@ person go to stderr.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import sys
 import uuid
 from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
@@ -92,12 +93,12 @@ def _connect_options(kwargs: dict[str, Any]) -> ConnectOptions:
     )
 
 
-def _run(work: Coroutine[Any, Any, int], *, verbose: bool) -> None:
+def _run(work: Coroutine[Any, Any, int], *, verbose: bool) -> NoReturn:
     """Run ``work``; any failure ends in one line on stderr (a traceback only with -v)."""
     try:
         code = asyncio.run(work)
     except KeyboardInterrupt:
-        sys.exit(EXIT_INTERRUPTED)
+        code = EXIT_INTERRUPTED
     except Exception as exc:  # connection refused, bad certificate, ...: one clear line
         if verbose:
             import traceback
@@ -105,7 +106,23 @@ def _run(work: Coroutine[Any, Any, int], *, verbose: bool) -> None:
             traceback.print_exception(exc, file=sys.stderr)
         click.echo(f"error: {exc}", err=True)
         code = getattr(exc, "exit_code", 1)
-    sys.exit(code)
+    _exit_without_finalizing(code)
+
+
+def _exit_without_finalizing(code: int) -> NoReturn:
+    """Flush what we wrote, then leave without the interpreter's teardown.
+
+    temporalio's Rust core keeps threads that can still take the GIL while CPython finalizes;
+    now and then that aborts the process (SIGABRT, "PyGILState_Release: thread state ... must be
+    current when releasing", temporalio/sdk-python#300) after all the work is done, turning exit
+    1 into 134. Every file and connection is closed by the time ``asyncio.run`` returns, so
+    skipping finalization loses nothing.
+    """
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):
+            stream.flush()
+    os._exit(code)
 
 
 def _setup_logging(quiet: bool, verbose: bool) -> None:
