@@ -59,7 +59,7 @@ async def _download(
 ) -> int:
     progress = ProgressLine(enabled=not settings.quiet and not settings.json_output)
     async with (
-        _browser_first(settings, "sora_browser.service"),
+        _browser_first(settings, url, "sora_browser.service"),
         build_service(settings, connections=connections, limit_rate=limit_rate) as service,
     ):
         try:
@@ -70,11 +70,20 @@ async def _download(
     return 0
 
 
-def _browser_first(settings: Settings, *modules: str) -> AbstractAsyncContextManager[None]:
-    """In a browser-only run, launch Chromium first and import ``modules`` while it starts."""
+def _browser_first(
+    settings: Settings, url: str, *modules: str
+) -> AbstractAsyncContextManager[None]:
+    """In a browser-only run, launch Chromium first and import ``modules`` while it starts.
+
+    The link is checked before anything starts: a bad one ends with exit 2 at once, without
+    paying for a browser it would never use.
+    """
     options = settings.resolve_options()
     if not options.browser_only:
         return contextlib.nullcontext()
+    from .urls import UrlPolicy, parse_share_url
+
+    parse_share_url(url, policy=UrlPolicy(options.allow_hosts))
     from .resolvers._launch import launched_early
 
     return launched_early(options.chromium_path, *modules)
@@ -103,7 +112,9 @@ def resolve(settings: Settings, url: str) -> None:
 
 
 async def _resolve(settings: Settings, url: str) -> int:
-    async with _browser_first(settings, "sora_browser.client", "sora_browser.resolvers.browser"):
+    async with _browser_first(
+        settings, url, "sora_browser.client", "sora_browser.resolvers.browser"
+    ):
         from .client import SoraClient
 
         async with SoraClient(settings.resolve_options()) as client:

@@ -107,6 +107,24 @@ async def test_bad_links_exit_2_before_any_request(url: str, fragment: str, tmp_
     assert not out.exists()
 
 
+@pytest.mark.parametrize("command", ["download", "resolve"])
+async def test_bad_link_in_browser_mode_exits_2_before_any_browser(
+    command: str, tmp_path: Path
+) -> None:
+    # A "browser" that leaves a mark when started: a bad link must not start it.
+    marker = tmp_path / "started"
+    chromium = tmp_path / "chromium"
+    chromium.write_text(f"#!/bin/sh\ntouch {marker}\nexit 1\n")
+    chromium.chmod(0o755)
+    run = await sora(
+        command, "--browser", "--chromium", str(chromium), "https://sora.chatgpt.com/explore"
+    )
+    assert (run.code, run.out) == (2, "")
+    assert "Unsupported Sora URL" in run.err
+    assert_one_clean_line(run)
+    assert not marker.exists()
+
+
 async def test_loopback_share_host_is_refused_unless_allowed(site: FixtureSite) -> None:
     run = await sora("resolve", share_url(site, GOOD_PAGE))
     assert run.code == 2
