@@ -371,6 +371,53 @@ async def test_batch_returns_every_outcome(
     assert [(e.type, e.exit_code) for e in errors] == [("InvalidShareURL", 2), ("PolicyRefused", 2)]
 
 
+async def test_long_batch_continues_as_new_and_keeps_every_outcome(
+    client: Client, site: FixtureSite, tmp_path: Path, task_queue: str
+) -> None:
+    pages = ["og_video", "json_ld", "next_data", "sora1_gen", "video_src_amp"]
+    links = [fixture_link(site, page) for page in pages]
+    links.insert(2, "https://sora.chatgpt.com/x/not-a-share-path")
+    request = SoraBatchRequest(
+        links=[SoraExtractionInput(share_url=u) for u in links],
+        max_concurrent=2,
+        policy=FAST_POLICY,
+        links_per_run=2,
+    )
+    async with running_worker(client, task_queue, make_activities(tmp_path)):
+        handle = await client.start_workflow(
+            SoraBatchDownloadWorkflow.run,
+            request,
+            id=f"test-batch-{uuid.uuid4().hex[:8]}",
+            task_queue=task_queue,
+        )
+        output = await handle.result()  # follows the runs to the last one
+        progress = await handle.query(SoraBatchDownloadWorkflow.progress)
+    assert [r.share_url for r in output.results] == links
+    assert (output.succeeded, output.failed) == (5, 1)
+    assert progress == {"done": 6, "failed": 1, "total": 6}
+    errors = [(r.share_url, r.error.type) for r in output.results if r.error is not None]
+    assert errors == [(links[2], "InvalidShareURL")]
+    outputs = [r.output for r in output.results if r.output is not None]
+    assert len({o.local_path for o in outputs}) == 5
+    assert [sha256_file(Path(o.local_path)) for o in outputs] == [o.sha256 for o in outputs]
+    # Six links at two per run: three runs, each a fresh history.
+    runs = [event async for event in _started_event_of_each_run(client, handle.id)]
+    assert len(runs) == 3
+
+
+async def _started_event_of_each_run(client: Client, workflow_id: str) -> AsyncIterator[Any]:
+    """The started event of each run of ``workflow_id``, newest first."""
+    run_id: str | None = None
+    while True:
+        history = await client.get_workflow_handle(workflow_id, run_id=run_id).fetch_history()
+        started = history.events[0]
+        yield started
+        previous = started.workflow_execution_started_event_attributes.continued_execution_run_id
+        if not previous:
+            return
+        run_id = previous
+
+
 async def test_non_retryable_failure_ends_the_workflow_at_once(
     client: Client, tmp_path: Path, task_queue: str
 ) -> None:

@@ -136,6 +136,13 @@ class SoraBatchRequest:
     links: list[SoraExtractionInput]
     max_concurrent: int = 4
     policy: ActivityPolicy = field(default_factory=ActivityPolicy)
+    links_per_run: int = 250
+    """Links one run handles before it continues as new. A link costs about a dozen history
+    events and Temporal ends a workflow whose history passes 51,200, so long batches are
+    split into runs of this many; the workflow id and its result stay the same."""
+    results: list[SoraLinkResult] = field(default_factory=list)
+    """Outcomes carried over from earlier runs: the next link to do is ``links[len(results)]``.
+    Empty when a client starts the workflow."""
 
 
 @dataclass

@@ -9,6 +9,7 @@ is what makes a dead worker's download move to a live one quickly.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from datetime import timedelta
 from typing import Any
 
@@ -52,7 +53,12 @@ class SoraDownloadWorkflow:
 
 @workflow.defn(name=BATCH_WORKFLOW)
 class SoraBatchDownloadWorkflow:
-    """Download many links, a few at a time; one result per link, failures included."""
+    """Download many links, a few at a time; one result per link, failures included.
+
+    Every ``links_per_run`` links the workflow continues as new with the outcomes so far, so
+    its history stays short however long the list; a client waiting on the workflow id
+    follows the runs to the final result.
+    """
 
     def __init__(self) -> None:
         self._done = 0
@@ -61,7 +67,10 @@ class SoraBatchDownloadWorkflow:
 
     @workflow.run
     async def run(self, request: SoraBatchRequest) -> SoraBatchOutput:
+        results = list(request.results)
         self._total = len(request.links)
+        self._done = len(results)
+        self._failed = sum(r.error is not None for r in results)
         slots = asyncio.Semaphore(max(1, request.max_concurrent))
 
         async def one(link: SoraExtractionInput) -> SoraLinkResult:
@@ -71,10 +80,13 @@ class SoraBatchDownloadWorkflow:
             self._failed += result.error is not None
             return result
 
-        results = await asyncio.gather(*(one(link) for link in request.links))
-        failed = sum(r.error is not None for r in results)
+        window = request.links[len(results) : len(results) + max(1, request.links_per_run)]
+        results += await asyncio.gather(*(one(link) for link in window))
+        if len(results) < len(request.links):
+            # A fresh history for the rest; the carried results keep every outcome so far.
+            workflow.continue_as_new(dataclasses.replace(request, results=results))
         return SoraBatchOutput(
-            results=list(results), succeeded=len(results) - failed, failed=failed
+            results=results, succeeded=self._done - self._failed, failed=self._failed
         )
 
     @staticmethod
