@@ -559,6 +559,27 @@ async def test_submit_wait_json_prints_one_object_per_link(
     assert "Download complete" in err
 
 
+async def test_submit_batch_splits_a_long_list_and_keeps_its_order(
+    client: Client, site: FixtureSite, tmp_path: Path, task_queue: str
+) -> None:
+    links = [fixture_link(site, p) for p in ("og_video", "sora1_gen", "json_ld")]
+    address = client.service_client.config.target_host
+    async with running_worker(client, task_queue, make_activities(tmp_path)):
+        code, out, err = await run_cli(
+            "submit", *links, "--address", address, "--task-queue", task_queue,
+            "--batch", "--batch-size", "2", "--wait", "--json",
+        )  # fmt: skip
+    assert code == 0, err
+    assert "Started 2 workflow(s)" in err
+    records = [json.loads(line) for line in out.splitlines()]
+    assert [r["share_url"] for r in records] == links
+    assert [r["sha256"] for r in records] == [
+        sha256_of(SOURCE), sha256_of(VIDEOS["sora1"]), sha256_of(SOURCE)
+    ]  # fmt: skip
+    batches = [r["workflow_id"] for r in records]
+    assert batches[0] == batches[1] != batches[2]
+
+
 async def test_worker_stops_cleanly_on_sigterm(
     client: Client, tmp_path: Path, task_queue: str
 ) -> None:

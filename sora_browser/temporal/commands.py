@@ -31,6 +31,10 @@ if TYPE_CHECKING:
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+MAX_BATCH_SIZE = 1000
+"""Links in one batch workflow. Its result holds about 1.1 KB per link (measured with a long
+title and a full signed URL) and must fit in one Temporal payload, 2 MB by default."""
+
 
 def connection_options(func: F) -> F:
     """Where the cluster is; the env names are the Temporal CLI's own."""
@@ -288,7 +292,14 @@ def temporal_dev(port: int, ui_port: int | None, db_filename: Path | None) -> No
     show_default=True,
     help="auto: as the worker is configured.",
 )
-@click.option("--batch", is_flag=True, help="One batch workflow for all links.")
+@click.option("--batch", is_flag=True, help="Batch workflows instead of one per link.")
+@click.option(
+    "--batch-size",
+    type=click.IntRange(min=1, max=MAX_BATCH_SIZE),
+    default=MAX_BATCH_SIZE,
+    show_default=True,
+    help="Links per batch workflow; a longer list starts several.",
+)
 @click.option(
     "--max-concurrent",
     type=click.IntRange(min=1),
@@ -338,6 +349,7 @@ async def _submit(
     *,
     task_queue: str,
     batch: bool,
+    batch_size: int,
     wait: bool,
     json_output: bool,
     quiet: bool,
@@ -352,14 +364,19 @@ async def _submit(
     policy = _policy(link_settings)
     links = _links(urls, **link_settings)
     if batch:
-        started = [await _start_batch(client, task_queue, links, policy, max_concurrent)]
+        started = [
+            await _start_batch(
+                client, task_queue, links[i : i + batch_size], policy, max_concurrent
+            )
+            for i in range(0, len(links), batch_size)
+        ]
     else:
         started = [await _start_one(client, task_queue, link, policy) for link in links]
     say(quiet, f"Started {len(started)} workflow(s) on task queue {task_queue!r}")
     if not wait:
         _print_started(started, json_output=json_output)
         return 0
-    results = batch_results(started[0][0]) if batch else single_results(started)
+    results = batch_results(started) if batch else single_results(started)
     failed = 0
     async for result, workflow_id in results:
         failed += report_result(result, workflow_id, json_output=json_output, quiet=quiet)

@@ -37,11 +37,13 @@ async def outcome(handle: WorkflowHandle[Any, Any], url: str) -> tuple[SoraLinkR
 
 
 async def batch_results(
-    handle: WorkflowHandle[Any, Any],
+    started: list[tuple[WorkflowHandle[Any, Any], str]],
 ) -> AsyncIterator[tuple[SoraLinkResult, str]]:
-    output = await handle.result()
-    for result in output.results:
-        yield result, handle.id
+    """Each batch's results in link order; ``result()`` follows a batch's continue-as-new runs."""
+    for handle, _ in started:
+        output = await handle.result()
+        for result in output.results:
+            yield result, handle.id
 
 
 def report_result(
