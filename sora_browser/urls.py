@@ -4,6 +4,10 @@ Share links: http(s), hosts ``sora.chatgpt.com`` / ``sora.com`` (and ``www.``) p
 caller allows, paths ``/p/``, ``/g/``, ``/d/``, ``/t/`` or ``/share/`` followed by an opaque id.
 Media URLs: http(s) only, and never a loopback, private, link-local or otherwise non-public
 address unless the host is explicitly allowed.
+
+Checking a good link must stay cheap: a browser-only run checks the link before it launches
+Chromium, and everything imported before the launch delays it. So the error classes (and
+aiohttp with them, ~0.2 s) are imported only on the way to raising one.
 """
 
 from __future__ import annotations
@@ -12,9 +16,11 @@ import ipaddress
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, unquote, urlsplit, urlunsplit
 
-from .errors import InvalidShareURL, PolicyRefused
+if TYPE_CHECKING:
+    from .errors import InvalidShareURL, PolicyRefused
 
 SHARE_HOSTS = frozenset({"sora.chatgpt.com", "sora.com"})
 SHARE_KINDS = ("p", "g", "d", "t", "share")
@@ -45,7 +51,7 @@ class UrlPolicy:
     def check_share_host(self, host: str) -> None:
         bare = host[4:] if host.startswith("www.") else host
         if bare not in SHARE_HOSTS and not self.host_allowed(host):
-            raise PolicyRefused(
+            raise _refused(
                 f"Not a Sora share link host: {host} (expected sora.chatgpt.com or sora.com;"
                 " use --allow-host to add one)"
             )
@@ -54,27 +60,27 @@ class UrlPolicy:
         """Refuse a URL by scheme, or by a literal address that is not public."""
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https"):
-            raise PolicyRefused(f"Refused {what} with scheme {parts.scheme or 'none'!r}: {url}")
+            raise _refused(f"Refused {what} with scheme {parts.scheme or 'none'!r}: {url}")
         host = (parts.hostname or "").lower()
         if not host:
-            raise PolicyRefused(f"Refused {what} without a host: {url}")
+            raise _refused(f"Refused {what} without a host: {url}")
         if self.host_allowed(host):
             return
         if host == "localhost" or host.endswith(".localhost"):
-            raise PolicyRefused(f"Refused {what} on a loopback host: {url}")
+            raise _refused(f"Refused {what} on a loopback host: {url}")
         try:
             address = ipaddress.ip_address(host)
         except ValueError:
             return  # a name: its addresses are checked when it is resolved
         if not is_public_address(address):
-            raise PolicyRefused(f"Refused {what} on a non-public address {host}: {url}")
+            raise _refused(f"Refused {what} on a non-public address {host}: {url}")
 
     def check_address(self, host: str, address: str) -> None:
         """Refuse a resolved address that is not public, unless ``host`` is allowed."""
         if self.host_allowed(host) or self.host_allowed(address):
             return
         if not is_public_address(ipaddress.ip_address(address.split("%", 1)[0])):
-            raise PolicyRefused(f"Refused {host}: it resolves to non-public address {address}")
+            raise _refused(f"Refused {host}: it resolves to non-public address {address}")
 
 
 def is_public_address(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
@@ -88,15 +94,15 @@ def parse_share_url(raw: str, *, policy: UrlPolicy | None = None) -> ShareLink:
     policy = policy or UrlPolicy()
     text = raw.strip()
     if not text:
-        raise InvalidShareURL("Empty share URL")
+        raise _invalid("Empty share URL")
     if "://" not in text and _SCHEMELESS_RE.match(text):
         text = "https://" + text
     parts = urlsplit(text)
     if parts.scheme.lower() not in ("http", "https"):
-        raise InvalidShareURL(f"Not a Sora share link (need http or https): {raw}")
+        raise _invalid(f"Not a Sora share link (need http or https): {raw}")
     host = (parts.hostname or "").lower().rstrip(".")
     if not host:
-        raise InvalidShareURL(f"Not a Sora share link (no host): {raw}")
+        raise _invalid(f"Not a Sora share link (no host): {raw}")
     policy.check_share_host(host)
     kind, share_id = _split_share_path(parts.path, raw)
     public = host.removeprefix("www.") in SHARE_HOSTS and not policy.host_allowed(host)
@@ -110,12 +116,12 @@ def parse_share_url(raw: str, *, policy: UrlPolicy | None = None) -> ShareLink:
 def _split_share_path(path: str, raw: str) -> tuple[str, str]:
     segments = [s for s in unquote(path).split("/") if s]
     if len(segments) != 2 or segments[0] not in SHARE_KINDS:
-        raise InvalidShareURL(
+        raise _invalid(
             f"Unsupported Sora URL (expected /p/, /g/, /d/, /t/ or /share/ and an id): {raw}"
         )
     kind, share_id = segments
     if not _ID_RE.match(share_id):
-        raise InvalidShareURL(f"Malformed share id {share_id!r} in {raw}")
+        raise _invalid(f"Malformed share id {share_id!r} in {raw}")
     return kind, share_id
 
 
@@ -147,3 +153,15 @@ def is_expired(url: str, *, now: datetime | None = None, margin_seconds: float =
         return False
     current = now or datetime.now(tz=UTC)
     return (expiry - current).total_seconds() <= margin_seconds
+
+
+def _invalid(message: str) -> InvalidShareURL:
+    from .errors import InvalidShareURL
+
+    return InvalidShareURL(message)
+
+
+def _refused(message: str) -> PolicyRefused:
+    from .errors import PolicyRefused
+
+    return PolicyRefused(message)

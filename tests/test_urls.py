@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import UTC, datetime
 
 import pytest
@@ -202,3 +204,17 @@ def test_is_expired_with_margin() -> None:
     assert is_expired(url, now=before, margin_seconds=3600)
     assert is_expired(url, now=datetime(2025, 10, 18, tzinfo=UTC))
     assert not is_expired("https://v.test/a.mp4", now=before)
+
+
+def test_checking_a_good_link_loads_no_http_stack() -> None:
+    # A browser-only run checks the link before launching Chromium; aiohttp (~0.2 s to import)
+    # must not sit in front of the launch. A bad link may load it: it is on its way out.
+    probe = (
+        "import sys\n"
+        "from sora_browser.urls import UrlPolicy, parse_share_url\n"
+        "link = 'sora.chatgpt.com/p/s_0123456789abcdef0123456789abcdef'\n"
+        "parse_share_url(link, policy=UrlPolicy())\n"
+        "print('aiohttp' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"
