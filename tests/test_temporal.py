@@ -181,6 +181,25 @@ async def test_bad_links_are_non_retryable_with_their_type(
     assert failed.value.details[0] == {"exit_code": exit_code}
 
 
+async def test_missing_browser_retries_so_another_worker_can_take_the_link(
+    site: FixtureSite, tmp_path: Path
+) -> None:
+    acts = SoraActivities(
+        ResolveOptions(
+            mode="browser", allow_hosts=LOOPBACK, chromium_path=tmp_path / "no-chromium"
+        ),
+        DownloadOptions(allow_hosts=LOOPBACK),
+        output_dir=tmp_path,
+    )
+    link = SoraExtractionInput(share_url=fixture_link(site, "js_post_fetch"))
+    async with acts:
+        with pytest.raises(ApplicationError) as failed:
+            await Recorder().run(acts.resolve_sora_video, link)
+    assert failed.value.type == "BrowserUnavailable"
+    assert not failed.value.non_retryable
+    assert failed.value.details[0] == {"exit_code": 3}
+
+
 @pytest.mark.parametrize(
     ("fault", "error_type", "non_retryable"),
     [(Fault.html(), "NotAVideo", True), (Fault.status(503), "HTTPStatusError", False)],

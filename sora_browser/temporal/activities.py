@@ -10,7 +10,9 @@ with default settings.
 
 Errors: ``SoraBrowserError`` becomes ``ApplicationError`` whose ``type`` is the class name and
 whose first detail is ``{"exit_code": N}``. Errors a retry cannot fix (exit codes 2 and 3, and
-``NotAVideo``) are non-retryable; the rest retry under the workflow's ``RetryPolicy``.
+``NotAVideo``) are non-retryable; the rest retry under the workflow's ``RetryPolicy``. One exit-3
+error is this worker's fault, not the link's: ``BrowserUnavailable`` (no Chromium here) retries,
+so in a fleet where only some machines have a browser the link reaches one that does.
 """
 
 from __future__ import annotations
@@ -29,7 +31,14 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
 from ..download import VideoDownloader
-from ..errors import BadInput, LocalFileError, NotAVideo, PolicyRefused, SoraBrowserError
+from ..errors import (
+    BadInput,
+    BrowserUnavailable,
+    LocalFileError,
+    NotAVideo,
+    PolicyRefused,
+    SoraBrowserError,
+)
 from ..models import Cookie, DownloadResult, ResolvedVideo
 from ..options import MODES, DownloadOptions, ResolveOptions
 from ..service import SoraClient, default_output_dir, output_path_for
@@ -217,7 +226,9 @@ async def download_sora_video(input: SoraDownloadInput) -> SoraExtractionOutput:
 
 def to_application_error(exc: SoraBrowserError) -> ApplicationError:
     """The Temporal form of a library error: same type name, exit code in the details."""
-    non_retryable = exc.exit_code in NON_RETRYABLE_EXIT_CODES or isinstance(exc, NotAVideo)
+    non_retryable = (
+        exc.exit_code in NON_RETRYABLE_EXIT_CODES and not isinstance(exc, BrowserUnavailable)
+    ) or isinstance(exc, NotAVideo)
     retry_after = getattr(exc, "retry_after", None)
     delay = None
     if isinstance(retry_after, int | float) and retry_after > 0 and not non_retryable:
