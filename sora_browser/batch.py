@@ -89,7 +89,7 @@ def batch(
     limit_rate: float | None,
 ) -> None:
     """Download many links: arguments, or files with one link per line."""
-    links = read_links(inputs)
+    links = drop_repeats(read_links(inputs), settings.allow_hosts, quiet=settings.quiet)
     if not links:
         raise click.UsageError("no links given")
     run_command(
@@ -104,6 +104,33 @@ def batch(
             {"connections": connections, "limit_rate": limit_rate},
         ),
     )
+
+
+def drop_repeats(links: list[str], allow_hosts: frozenset[str], *, quiet: bool) -> list[str]:
+    """Keep the first of links that name the same video, told apart by share id.
+
+    ``x/p/s_1``, ``https://x/p/s_1/`` and ``...?utm_source=y`` are one video and one output
+    file; downloading them side by side would only make all but one fail on the file's lock.
+    Links that do not parse are kept, to be reported with the rest.
+    """
+    from .errors import BadInput
+    from .urls import UrlPolicy, parse_share_url
+
+    policy = UrlPolicy(allow_hosts)
+    first_by_id: dict[str, str] = {}
+    kept: list[str] = []
+    for link in links:
+        try:
+            share_id = parse_share_url(link, policy=policy).share_id
+        except BadInput:
+            kept.append(link)
+            continue
+        if share_id in first_by_id:
+            say(quiet, f"- {link}: same video as {first_by_id[share_id]}, skipped")
+            continue
+        first_by_id[share_id] = link
+        kept.append(link)
+    return kept
 
 
 async def _batch(

@@ -263,6 +263,19 @@ async def test_batch_tries_all_and_keeps_an_archive(site: FixtureSite, tmp_path:
     assert site.stats.requests == []
 
 
+async def test_batch_downloads_one_video_once_whatever_the_link_form(
+    site: FixtureSite, tmp_path: Path
+) -> None:
+    good = share_url(site, GOOD_PAGE)
+    forms = [good, good + "/", good + "?utm_source=newsletter"]
+    out_dir = tmp_path / "videos"
+    run = await sora("batch", *forms, "--output-dir", str(out_dir), "--jobs", "3", *ALLOW)
+    assert run.code == 0, run.err
+    assert run.err.count("same video as " + good) == 2
+    assert [p.name for p in out_dir.iterdir()] == [good.rsplit("/", 1)[-1] + ".mp4"]
+    assert site.stats.total_bytes(GOOD_VIDEO) == site.videos[GOOD_VIDEO].size
+
+
 @pytest.mark.browser
 async def test_auto_mode_keeps_the_static_diagnosis(site: FixtureSite) -> None:
     # Static parsing saw a media URL the policy refuses; the browser then found nothing

@@ -543,10 +543,11 @@ async def test_killed_worker_is_replaced_and_the_download_resumes(
 # --- the command line ---------------------------------------------------------------------
 
 
-async def run_cli(*args: str) -> tuple[int, str, str]:
+async def run_cli(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "sora_browser", *args,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        env={**os.environ, **(env or {})},
     )  # fmt: skip
     out, err = await asyncio.wait_for(proc.communicate(), 60)
     assert proc.returncode is not None
@@ -578,18 +579,21 @@ async def test_submit_wait_json_prints_one_object_per_link(
     assert "Download complete" in err
 
 
-async def test_submit_batch_splits_a_long_list_and_keeps_its_order(
+async def test_submit_batch_splits_a_long_list_and_skips_repeats(
     client: Client, site: FixtureSite, tmp_path: Path, task_queue: str
 ) -> None:
     links = [fixture_link(site, p) for p in ("og_video", "sora1_gen", "json_ld")]
+    repeat = links[0] + "/?utm_source=feed"  # the same video: one workflow is enough
     address = client.service_client.config.target_host
     async with running_worker(client, task_queue, make_activities(tmp_path)):
         code, out, err = await run_cli(
-            "submit", *links, "--address", address, "--task-queue", task_queue,
+            "submit", *links, repeat, "--address", address, "--task-queue", task_queue,
             "--batch", "--batch-size", "2", "--wait", "--json",
+            env={"SORA_BROWSER_ALLOW_HOSTS": "127.0.0.1"},
         )  # fmt: skip
     assert code == 0, err
     assert "Started 2 workflow(s)" in err
+    assert f"{repeat}: same video as {links[0]}, skipped" in err
     records = [json.loads(line) for line in out.splitlines()]
     assert [r["share_url"] for r in records] == links
     assert [r["sha256"] for r in records] == [

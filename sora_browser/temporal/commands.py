@@ -336,11 +336,14 @@ def submit(inputs: tuple[str, ...], **kwargs: Any) -> None:
     URL|FILE: share links, or files with one link per line (``-`` reads stdin). With --wait
     the command exits 1 when any link failed.
     """
-    from ..batch import read_links  # here, not at the top: batch imports the main CLI
+    from ..batch import drop_repeats, read_links
 
     quiet, verbose = kwargs.pop("quiet"), kwargs.pop("verbose")
     connect = _connect_options(kwargs)
-    _run(_submit(connect, read_links(inputs), quiet=quiet, **kwargs), verbose=verbose)
+    # The workers judge the links; this only keeps one workflow per video (the env's
+    # allowed hosts help it see that two loopback links are the same).
+    links = drop_repeats(read_links(inputs), allowed_hosts(()), quiet=quiet)
+    _run(_submit(connect, links, quiet=quiet, **kwargs), verbose=verbose)
 
 
 async def _submit(
