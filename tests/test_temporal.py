@@ -184,12 +184,19 @@ async def test_bad_links_are_non_retryable_with_their_type(
 async def test_missing_browser_retries_so_another_worker_can_take_the_link(
     site: FixtureSite, tmp_path: Path
 ) -> None:
+    from sora_browser.resolvers._launch import BrowserLauncher
+    from sora_browser.resolvers.browser import BrowserResolver
+
+    options = ResolveOptions(
+        mode="browser", allow_hosts=LOOPBACK, chromium_path=tmp_path / "no-chromium"
+    )
+    # Its own launcher: the process-wide one may hold a browser another test started.
+    resolver = BrowserResolver(options, launcher=BrowserLauncher())
     acts = SoraActivities(
-        ResolveOptions(
-            mode="browser", allow_hosts=LOOPBACK, chromium_path=tmp_path / "no-chromium"
-        ),
+        options,
         DownloadOptions(allow_hosts=LOOPBACK),
         output_dir=tmp_path,
+        client=SoraClient(options, resolver=resolver),
     )
     link = SoraExtractionInput(share_url=fixture_link(site, "js_post_fetch"))
     async with acts:
