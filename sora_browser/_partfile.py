@@ -14,6 +14,7 @@ import errno
 import fcntl
 import json
 import os
+import stat
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -72,6 +73,25 @@ class PartFiles:
         self.part = output.with_name(output.name + ".part")
         self.state_path = output.with_name(output.name + ".part.json")
         self.lock_path = output.with_name(output.name + ".lock")
+
+    def refuse_special_output(self) -> None:
+        """Never replace a device, FIFO, socket or folder at the output path with the video.
+
+        The download ends with a rename onto the output path, which would swap ``/dev/null``
+        (or any special file a user names) for a regular file, so those fail before anything
+        is created beside them.
+        """
+        try:
+            mode = os.stat(self.output).st_mode
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            raise LocalFileError.from_oserror(exc, "check the output path") from exc
+        if not stat.S_ISREG(mode):
+            kind = "a folder" if stat.S_ISDIR(mode) else "not a regular file"
+            raise LocalFileError(
+                f"Cannot write the video to {self.output}: it is {kind}", path=str(self.output)
+            )
 
     def load_state(self) -> PartState | None:
         """The saved state, or ``None`` when missing or unreadable (then start over)."""

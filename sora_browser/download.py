@@ -147,6 +147,7 @@ class VideoDownloader:
         started = time.monotonic()
         with local_errors("create the output folder"):
             files.output.parent.mkdir(parents=True, exist_ok=True)
+        files.refuse_special_output()
         with files.locked():
             job = self._new_job(url, files, self._request(session, referer), progress, refresh)
             try:

@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import signal
+import stat
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -229,6 +230,21 @@ async def test_local_file_error_exits_5(site: FixtureSite, tmp_path: Path) -> No
     assert run.code == 5
     assert_one_clean_line(run)
     assert blocker.read_text() == "a file where a folder should be"
+
+
+async def test_special_file_at_the_output_path_is_never_replaced(
+    site: FixtureSite, tmp_path: Path
+) -> None:
+    # What `download URL /dev/null` would do to /dev/null, shown on a FIFO of our own.
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    run = await sora("download", share_url(site, GOOD_PAGE), str(fifo), *ALLOW)
+    assert run.code == 5
+    assert "not a regular file" in run.err
+    assert_one_clean_line(run)
+    assert stat.S_ISFIFO(fifo.lstat().st_mode)
+    assert os.listdir(tmp_path) == ["pipe"]  # no .part, no .lock
+    assert site.stats.total_bytes(GOOD_VIDEO) == 0
 
 
 async def test_bad_option_exits_2() -> None:
