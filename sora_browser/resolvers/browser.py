@@ -26,7 +26,7 @@ from playwright.async_api import Browser, BrowserContext, Page
 from playwright.async_api import Error as PlaywrightError
 
 from .. import parsing
-from ..errors import ChallengeRequired, LoginRequired, NetworkError, NoVideoFound
+from ..errors import BadInput, ChallengeRequired, LoginRequired, NetworkError, NoVideoFound
 from ..models import Cookie, ResolvedVideo
 from ..options import ResolveOptions
 from ..parsing import Candidate, PageState
@@ -194,7 +194,7 @@ class BrowserResolver:
     ) -> ResolvedVideo:
         if self.options.har_path is not None:
             # Registered first so it runs last: the policy route below sees each request first.
-            await context.route_from_har(self.options.har_path, not_found="abort")
+            await _replay_har(context, self.options.har_path)
         if self.options.cookies_file is not None:
             await context.add_cookies(_cookie_params(self.options.cookies_file))
         capture = Capture(self.policy, page.main_frame, self.options.max_page_bytes)
@@ -386,3 +386,14 @@ def _cookie_params(path: Path) -> list[Any]:
         {"name": c.name, "value": c.value, "domain": c.domain, "path": c.path or "/"}
         for c in load_cookies(path)
     ]
+
+
+async def _replay_har(context: BrowserContext, har: Path) -> None:
+    """Answer the context's requests from ``har``; a file that is not a HAR is bad input."""
+    try:
+        await context.route_from_har(har, not_found="abort")
+    except PlaywrightError as exc:
+        # Playwright's own words (missing file, JSON error), first line only.
+        reason = exc.message.strip().splitlines()[0] if exc.message.strip() else "unreadable"
+        reason = reason.removeprefix("BrowserContext.route_from_har: ")
+        raise BadInput(f"Cannot replay {har}: not a readable HAR file ({reason})") from exc
