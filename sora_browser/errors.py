@@ -155,6 +155,7 @@ class LocalFileError(SoraBrowserError, OSError):
             errno.EROFS: "read-only file system",
             errno.ENOENT: "no such directory",
             errno.EISDIR: "is a directory",
+            errno.ENAMETOOLONG: "file name too long",
         }
         reason = reasons.get(exc.errno or 0, exc.strerror or str(exc))
         path = exc.filename if isinstance(exc.filename, str) else None

@@ -15,6 +15,7 @@ from typing import Self
 
 from .client import SoraClient
 from .download import VideoDownloader
+from .errors import LocalFileError
 from .models import DownloadResult, ProgressCallback, ResolvedVideo
 from .options import DownloadOptions, ResolveOptions
 
@@ -36,9 +37,11 @@ def output_path_for(share_id: str, output: Path | None, *, default_dir: Path | N
     name = f"{share_id}.mp4"
     if output is None:
         return (default_dir or default_output_dir()) / name
-    if output.is_dir():
-        return output / name
-    return output
+    try:
+        is_dir = output.is_dir()
+    except OSError as exc:  # a name too long, a loop of symlinks, ...
+        raise LocalFileError.from_oserror(exc, "use the output path") from exc
+    return output / name if is_dir else output
 
 
 @dataclass(frozen=True, slots=True)

@@ -247,6 +247,29 @@ async def test_special_file_at_the_output_path_is_never_replaced(
     assert site.stats.total_bytes(GOOD_VIDEO) == 0
 
 
+async def test_output_name_too_long_exits_5(site: FixtureSite, tmp_path: Path) -> None:
+    out = tmp_path / ("x" * 300 + ".mp4")
+    run = await sora("download", share_url(site, GOOD_PAGE), str(out), *ALLOW)
+    assert run.code == 5
+    assert "file name too long" in run.err
+    assert_one_clean_line(run)
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("content", [None, "not json at all", '{"log": "half'])
+async def test_har_that_is_not_a_har_exits_2(
+    site: FixtureSite, tmp_path: Path, content: str | None
+) -> None:
+    har = tmp_path / "session.har"
+    if content is not None:
+        har.write_text(content)
+    run = await sora("resolve", share_url(site, GOOD_PAGE), "--har", str(har), *ALLOW)
+    assert (run.code, run.out) == (2, "")
+    assert f"Cannot replay {har}: not a readable HAR file" in run.err
+    assert_one_clean_line(run)
+    assert site.stats.requests == []  # offline: nothing reached the site
+
+
 async def test_bad_option_exits_2() -> None:
     run = await sora("download", "https://sora.chatgpt.com/p/s_1", "--limit-rate", "fast")
     assert run.code == 2
