@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 from contextlib import AbstractAsyncContextManager
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
@@ -40,22 +39,22 @@ def main() -> None:
 
 @main.command()
 @click.argument("url")
-@click.argument("output", required=False, type=click.Path(path_type=Path))
+@click.argument("output", required=False, type=click.Path())
 @common_options
 @download_options
 def download(
-    settings: Settings, url: str, output: Path | None, connections: int, limit_rate: float | None
+    settings: Settings, url: str, output: str | None, connections: int, limit_rate: float | None
 ) -> None:
     """Download the video behind a share link URL to OUTPUT.
 
-    OUTPUT is a file, or an existing folder (then <share-id>.mp4 inside it). Default:
-    <system temp>/sora_videos/<share-id>.mp4.
+    OUTPUT is a file, or a folder (then <share-id>.mp4 inside it): an existing one, or any
+    path ending in "/" (created). Default: <system temp>/sora_videos/<share-id>.mp4.
     """
     run_command(settings, url, _download(settings, url, output, connections, limit_rate))
 
 
 async def _download(
-    settings: Settings, url: str, output: Path | None, connections: int, limit_rate: float | None
+    settings: Settings, url: str, output: str | None, connections: int, limit_rate: float | None
 ) -> int:
     progress = ProgressLine(enabled=not settings.quiet and not settings.json_output)
     async with (

@@ -7,6 +7,7 @@ the CDN, and re-resolving the share link when a signed URL expires mid-download.
 
 from __future__ import annotations
 
+import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,16 +33,30 @@ def default_output_dir() -> Path:
     return Path(tempfile.gettempdir()) / "sora_videos"
 
 
-def output_path_for(share_id: str, output: Path | None, *, default_dir: Path | None = None) -> Path:
-    """OUTPUT as the CLI contract says: a file, or an existing folder (then <share-id>.mp4)."""
+def output_path_for(
+    share_id: str, output: Path | str | None, *, default_dir: Path | None = None
+) -> Path:
+    """OUTPUT as the CLI contract says: a file, or a folder (then <share-id>.mp4 inside).
+
+    A folder is one that exists, or a path written with a trailing slash (``videos/``), which
+    the download creates; without the slash a path that does not exist names the file.
+    """
     name = f"{share_id}.mp4"
     if output is None:
         return (default_dir or default_output_dir()) / name
+    if names_a_folder(output):
+        return Path(output) / name
+    output = Path(output)
     try:
         is_dir = output.is_dir()
     except OSError as exc:  # a name too long, a loop of symlinks, ...
         raise LocalFileError.from_oserror(exc, "use the output path") from exc
     return output / name if is_dir else output
+
+
+def names_a_folder(output: Path | str) -> bool:
+    """Whether OUTPUT as typed ends with a path separator (a ``Path`` has lost it)."""
+    return isinstance(output, str) and output.endswith(("/", os.sep))
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +85,7 @@ class SoraExtractionService:
     async def extract(
         self,
         share_url: str,
-        output_path: Path | None = None,
+        output_path: Path | str | None = None,
         *,
         progress: ProgressCallback | None = None,
     ) -> Extraction:
@@ -94,7 +109,7 @@ class SoraExtractionService:
     async def extract_and_download(
         self,
         sora_share_url: str,
-        output_path: Path | None = None,
+        output_path: Path | str | None = None,
         *,
         progress: ProgressCallback | None = None,
     ) -> Path:

@@ -161,6 +161,18 @@ async def test_download_json_and_folder_output(site: FixtureSite, tmp_path: Path
     assert str(record["mp4_url"]).startswith(site.url + "/vg-assets/")
 
 
+async def test_output_with_a_trailing_slash_is_a_folder_made_on_demand(
+    site: FixtureSite, tmp_path: Path
+) -> None:
+    url = share_url(site, SORA1_PAGE)
+    folder = tmp_path / "new" / "videos"
+    run = await sora("download", url, f"{folder}/", *ALLOW)
+    assert run.code == 0, run.err
+    target = folder / (url.rsplit("/", 1)[-1] + ".mp4")
+    assert run.out.strip() == str(target)
+    assert sha256_file(target) == sha256_of(site.videos[SORA1_VIDEO])
+
+
 async def test_default_output_is_temp_sora_videos(site: FixtureSite, tmp_path: Path) -> None:
     url = share_url(site, GOOD_PAGE)
     run = await sora("download", url, *ALLOW, env={"TMPDIR": str(tmp_path)})

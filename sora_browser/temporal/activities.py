@@ -41,7 +41,7 @@ from ..errors import (
 )
 from ..models import Cookie, DownloadResult, ResolvedVideo
 from ..options import MODES, DownloadOptions, ResolveOptions
-from ..service import SoraClient, default_output_dir, output_path_for
+from ..service import SoraClient, default_output_dir, names_a_folder, output_path_for
 from .data import SoraDownloadInput, SoraExtractionInput, SoraExtractionOutput, SoraResolvedVideo
 
 EXTRACT_ACTIVITY = "extract_sora_video"
@@ -168,7 +168,7 @@ class SoraActivities:
         if output_path is None:
             return folder / f"{share_id}.mp4"
         path = self.inside_output_dir(output_path)
-        if output_path.endswith(("/", os.sep)):
+        if names_a_folder(output_path):
             return path / f"{share_id}.mp4"
         return output_path_for(share_id, path)
 
