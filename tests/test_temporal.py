@@ -13,6 +13,7 @@ import hashlib
 import json
 import os
 import signal
+import socket
 import sys
 import time
 import uuid
@@ -608,6 +609,22 @@ async def test_submit_batch_splits_a_long_list_and_skips_repeats(
     ]  # fmt: skip
     batches = [r["workflow_id"] for r in records]
     assert batches[0] == batches[1] != batches[2]
+
+
+@pytest.mark.parametrize("command", ["submit", "worker"])
+async def test_no_server_at_the_address_is_one_clear_line(command: str) -> None:
+    with socket.socket() as probe:  # a loopback port nobody listens on once this closes
+        probe.bind(("127.0.0.1", 0))
+        address = f"127.0.0.1:{probe.getsockname()[1]}"
+    args = [command, "--address", address, "--task-queue", "nobody"]
+    if command == "submit":
+        args.append("https://sora.chatgpt.com/p/s_0123456789abcdef0123456789abcdef")
+    code, out, err = await run_cli(*args)
+    assert (code, out) == (1, "")
+    assert err.strip().splitlines() == [
+        f"error: Cannot reach Temporal at {address} (Connection refused); start a local"
+        " server with `sora-browser temporal-dev`, or point --address at yours"
+    ]
 
 
 async def test_worker_stops_cleanly_on_sigterm(

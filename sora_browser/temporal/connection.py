@@ -6,6 +6,7 @@ the activities and everything they import.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,11 +41,29 @@ class ConnectOptions:
         )
 
 
+class TemporalUnreachable(ConnectionError):
+    """No Temporal frontend answered at the address (refused, unknown name, TLS mismatch)."""
+
+
 async def connect(options: ConnectOptions) -> Client:
-    return await Client.connect(
-        options.address,
-        namespace=options.namespace,
-        tls=options.tls_config(),
-        api_key=options.api_key,
-        identity=options.identity,
-    )
+    try:
+        return await Client.connect(
+            options.address,
+            namespace=options.namespace,
+            tls=options.tls_config(),
+            api_key=options.api_key,
+            identity=options.identity,
+        )
+    except RuntimeError as exc:  # the SDK's "Failed client connect: ..." with a Rust error dump
+        raise TemporalUnreachable(
+            f"Cannot reach Temporal at {options.address} ({_reason(str(exc))}); start a local"
+            " server with `sora-browser temporal-dev`, or point --address at yours"
+        ) from exc
+
+
+def _reason(detail: str) -> str:
+    """The readable part of a connect error, e.g. ``Connection refused``."""
+    found = re.search(r'(?:message|error): "([^"]+)"', detail)
+    if found:
+        return found[1]
+    return detail.removeprefix("Failed client connect: ").splitlines()[0][:200]
