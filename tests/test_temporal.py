@@ -523,12 +523,15 @@ async def wait_for_heartbeat(client: Client, handle: WorkflowHandle[Any, Any]) -
             await asyncio.sleep(0.1)
 
 
-async def test_killed_worker_is_replaced_and_the_download_resumes(
-    client: Client, site: FixtureSite, tmp_path: Path, task_queue: str
+@pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGTERM], ids=["SIGKILL", "SIGTERM"])
+async def test_stopped_worker_is_replaced_and_the_download_resumes(
+    client: Client, site: FixtureSite, tmp_path: Path, task_queue: str, how: signal.Signals
 ) -> None:
-    # Slow enough that the kill lands mid-file: about four seconds for the whole video.
+    # Slow enough that the signal lands mid-file: about four seconds for the whole video.
     site.cdn.configure(SOURCE.name, throttle=512 * 1024)
-    async with subprocess_worker(worker_command(client, task_queue, tmp_path)) as doomed:
+    # SIGTERM: no grace period, so the running download is cancelled and must keep its bytes.
+    argv = [*worker_command(client, task_queue, tmp_path), "--graceful-shutdown", "0"]
+    async with subprocess_worker(argv) as doomed:
         link = SoraExtractionInput(share_url=fixture_link(site))
         handle = await client.start_workflow(
             SoraDownloadWorkflow.run,
@@ -537,7 +540,9 @@ async def test_killed_worker_is_replaced_and_the_download_resumes(
             task_queue=task_queue,
         )
         done = await wait_for_heartbeat(client, handle)
-        os.kill(doomed.pid, signal.SIGKILL)
+        os.kill(doomed.pid, how)
+        exit_code = await asyncio.wait_for(doomed.wait(), 30)
+    assert exit_code == (0 if how == signal.SIGTERM else -signal.SIGKILL)
     assert 0 < done < SOURCE.size
     async with running_worker(client, task_queue, make_activities(tmp_path)):
         output = await asyncio.wait_for(handle.result(), 60)
