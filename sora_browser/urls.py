@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     from .errors import InvalidShareURL, PolicyRefused
 
 SHARE_HOSTS = frozenset({"sora.chatgpt.com", "sora.com"})
+VIDEO_HOSTS = frozenset({"videos.openai.com"})
+"""Sora's video CDN: where share pages point, never a share page itself."""
 SHARE_KINDS = ("p", "g", "d", "t", "share")
 # Ids are opaque tokens; this only keeps out path tricks and empty ids.
 _ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
@@ -50,6 +52,12 @@ class UrlPolicy:
 
     def check_share_host(self, host: str) -> None:
         bare = host[4:] if host.startswith("www.") else host
+        if bare in VIDEO_HOSTS and not self.host_allowed(host):
+            raise _refused(
+                f"{host} serves the video file itself, not a share page: pass the share link"
+                " (https://sora.chatgpt.com/p/s_...) so the tool can find the best file and"
+                " refresh its signed URL"
+            )
         if bare not in SHARE_HOSTS and not self.host_allowed(host):
             raise _refused(
                 f"Not a Sora share link host: {host} (expected sora.chatgpt.com or sora.com;"

@@ -94,6 +94,7 @@ async def test_version_and_help_are_cheap() -> None:
         ("not a url", "Not a Sora share link"),
         ("ftp://sora.chatgpt.com/p/s_0123456789abcdef0123456789abcdef", "http"),
         ("https://example.com/p/s_0123456789abcdef0123456789abcdef", "example.com"),
+        ("https://videos.openai.com/az/files/0%2Fraw?se=x&sig=y", "pass the share link"),
         ("https://sora.chatgpt.com/explore", "Unsupported Sora URL"),
         ("https://sora.chatgpt.com/p/", "Unsupported Sora URL"),
     ],

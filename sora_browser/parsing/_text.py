@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
+from ..urls import VIDEO_HOSTS
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Candidate:
@@ -52,7 +54,6 @@ _NOT_VIDEO_EXT = re.compile(
 _VIDEO_EXT = re.compile(r"\.(?:mp4|m4v|mov|webm)$", re.IGNORECASE)
 # Sora 2 CDN paths end in ``<uuid>%2Fraw`` (percent-encoded slash) or ``/raw``.
 _RAW_PATH = re.compile(r"(?:/|%2f)raw$", re.IGNORECASE)
-VIDEO_HOSTS = frozenset({"videos.openai.com"})
 
 # JSON keys whose string value is a media URL even when it does not look like one.
 _MEDIA_KEYS = frozenset(
