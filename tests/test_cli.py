@@ -408,7 +408,10 @@ async def test_expired_link_is_refreshed_and_the_download_completes(
     assert site.stats.total_bytes(GOOD_VIDEO) < 1.5 * site.videos[GOOD_VIDEO].size
 
 
-@pytest.mark.parametrize("module", ["sora_browser.batch", "sora_browser.temporal.commands"])
+@pytest.mark.parametrize(
+    "module",
+    ["sora_browser.batch", "sora_browser.temporal.commands", "sora_browser.temporal.starter"],
+)
 async def test_command_modules_import_on_their_own(module: str) -> None:
     # batch once imported the CLI module, which imports batch back: importing it first failed.
     proc = await asyncio.create_subprocess_exec(

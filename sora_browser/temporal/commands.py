@@ -13,7 +13,6 @@ import contextlib
 import logging
 import os
 import sys
-import uuid
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
@@ -21,19 +20,13 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 import click
 
 from .._cli_common import EXIT_INTERRUPTED, allowed_hosts
+from .data import MAX_BATCH_SIZE
 
 if TYPE_CHECKING:
-    from temporalio.client import Client, WorkflowHandle
-
     from .activities import SoraActivities
     from .connection import ConnectOptions
-    from .data import ActivityPolicy
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-MAX_BATCH_SIZE = 1000
-"""Links in one batch workflow. Its result holds about 1.1 KB per link (measured with a long
-title and a full signed URL) and must fit in one Temporal payload, 2 MB by default."""
 
 
 def connection_options(func: F) -> F:
@@ -337,115 +330,22 @@ def submit(inputs: tuple[str, ...], **kwargs: Any) -> None:
     the command exits 1 when any link failed.
     """
     from ..batch import drop_repeats, read_links
+    from .data import ActivityPolicy, SoraExtractionInput
+    from .starter import submit_links
 
     quiet, verbose = kwargs.pop("quiet"), kwargs.pop("verbose")
     connect = _connect_options(kwargs)
     # The workers judge the links; this only keeps one workflow per video (the env's
     # allowed hosts help it see that two loopback links are the same).
-    links = drop_repeats(read_links(inputs), allowed_hosts(()), quiet=quiet)
-    _run(_submit(connect, links, quiet=quiet, **kwargs), verbose=verbose)
-
-
-async def _submit(
-    connect_options: ConnectOptions,
-    urls: list[str],
-    *,
-    task_queue: str,
-    batch: bool,
-    batch_size: int,
-    wait: bool,
-    json_output: bool,
-    quiet: bool,
-    max_concurrent: int,
-    **link_settings: Any,
-) -> int:
-    from .._cli_common import say
-    from .connection import connect
-    from .results import batch_results, report_result, single_results
-
-    client = await connect(connect_options)
-    policy = _policy(link_settings)
-    links = _links(urls, **link_settings)
-    if batch:
-        started = [
-            await _start_batch(
-                client, task_queue, links[i : i + batch_size], policy, max_concurrent
-            )
-            for i in range(0, len(links), batch_size)
-        ]
-    else:
-        started = [await _start_one(client, task_queue, link, policy) for link in links]
-    say(quiet, f"Started {len(started)} workflow(s) on task queue {task_queue!r}")
-    if not wait:
-        _print_started(started, json_output=json_output)
-        return 0
-    results = batch_results(started) if batch else single_results(started)
-    failed = 0
-    async for result, workflow_id in results:
-        failed += report_result(result, workflow_id, json_output=json_output, quiet=quiet)
-    return 1 if failed else 0
-
-
-def _print_started(
-    started: list[tuple[WorkflowHandle[Any, Any], str]], *, json_output: bool
-) -> None:
-    from .._cli_common import emit_json
-
-    for handle, url in started:
-        record = {"share_url": url, "workflow_id": handle.id, "run_id": handle.result_run_id}
-        emit_json(record) if json_output else click.echo(handle.id)
-
-
-def _policy(settings: dict[str, Any]) -> ActivityPolicy:
-    from .data import ActivityPolicy
-
-    return ActivityPolicy(
-        heartbeat_timeout_seconds=settings.pop("heartbeat_timeout"),
-        maximum_attempts=settings.pop("max_attempts"),
-        download_timeout_seconds=settings.pop("download_timeout"),
+    urls = drop_repeats(read_links(inputs), allowed_hosts(()), quiet=quiet)
+    mode, output_dir = kwargs.pop("mode"), kwargs.pop("output_dir")
+    links = [SoraExtractionInput(share_url=u, mode=mode, output_dir=output_dir) for u in urls]
+    policy = ActivityPolicy(
+        heartbeat_timeout_seconds=kwargs.pop("heartbeat_timeout"),
+        maximum_attempts=kwargs.pop("max_attempts"),
+        download_timeout_seconds=kwargs.pop("download_timeout"),
     )
-
-
-def _links(urls: list[str], *, output_dir: str | None, mode: str) -> list[Any]:
-    from .data import SoraExtractionInput
-
-    return [SoraExtractionInput(share_url=u, mode=mode, output_dir=output_dir) for u in urls]
-
-
-def workflow_id_for(url: str, kind: str = "download") -> str:
-    """Readable and unique: ``sora-download-<last path segment>-<8 hex>``."""
-    tail = url.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
-    slug = "".join(c for c in tail if c.isalnum() or c in "_-")[:64] or "link"
-    return f"sora-{kind}-{slug}-{uuid.uuid4().hex[:8]}"
-
-
-async def _start_one(
-    client: Client, task_queue: str, link: Any, policy: ActivityPolicy
-) -> tuple[WorkflowHandle[Any, Any], str]:
-    from .data import DOWNLOAD_WORKFLOW, SoraDownloadRequest, SoraExtractionOutput
-
-    # By name, with the result type: importing the workflows would load the activities' stack.
-    handle = await client.start_workflow(
-        DOWNLOAD_WORKFLOW,
-        SoraDownloadRequest(link=link, policy=policy),
-        id=workflow_id_for(link.share_url),
-        task_queue=task_queue,
-        result_type=SoraExtractionOutput,
-    )
-    return handle, link.share_url
-
-
-async def _start_batch(
-    client: Client, task_queue: str, links: list[Any], policy: ActivityPolicy, max_concurrent: int
-) -> tuple[WorkflowHandle[Any, Any], str]:
-    from .data import BATCH_WORKFLOW, SoraBatchOutput, SoraBatchRequest
-
-    request = SoraBatchRequest(links=links, max_concurrent=max_concurrent, policy=policy)
-    handle = await client.start_workflow(
-        BATCH_WORKFLOW,
-        request,
-        id=workflow_id_for(f"{len(links)}-links", "batch"),
-        task_queue=task_queue,
-        result_type=SoraBatchOutput,
-    )
-    return handle, f"{len(links)} links"
+    batch, batch_size = kwargs.pop("batch"), kwargs.pop("batch_size")
+    batch_size = batch_size if batch else None
+    work = submit_links(connect, links, policy, batch_size=batch_size, quiet=quiet, **kwargs)
+    _run(work, verbose=verbose)

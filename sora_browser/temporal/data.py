@@ -129,6 +129,12 @@ class SoraLinkResult:
     error: SoraErrorInfo | None = None
 
 
+MAX_BATCH_SIZE = 1000
+"""Links ``submit`` puts in one batch workflow. Its result holds about 1.1 KB per link
+(measured with a long title and a full signed URL) and must fit in one Temporal payload,
+2 MB by default."""
+
+
 @dataclass
 class SoraBatchRequest:
     """Input of ``SoraBatchDownloadWorkflow``."""
