@@ -8,9 +8,11 @@
 - warm: one browser reused in this process, a fresh context per page, against the same
   floor done warm (new context, goto, wait for ``currentSrc``, close).
 - memory: peak PSS (``/proc/<pid>/smaps_rollup``) summed over the Chromium processes, sampled
-  every 20 ms during the cold runs.
+  every 20 ms during two extra cold runs of each; the timed runs are not sampled, since the
+  sampler's CPU would slow what it measures on a 2-core machine.
 Medians of ``--runs``. Targets: cold <= 1.15x floor and < 1.5 s, warm < 0.3 s, click-to-play
-< 2 s cold. The fixture site runs in this process on loopback.
+< 2 s cold. The fixture site runs in its own process on loopback, so serving pages does not
+compete with this process's bookkeeping.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import resource
 import statistics
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,14 +38,13 @@ from sora_browser.options import ResolveOptions
 from sora_browser.resolvers._launch import LAUNCHER, find_chromium
 from sora_browser.resolvers.browser import BrowserResolver
 from sora_browser.testing.dynamic import CHALLENGE_ID
-from sora_browser.testing.pages import share_url
-from sora_browser.testing.site import FixtureSite
 from sora_browser.urls import UrlPolicy, parse_share_url
 
 VENV_BIN = Path(sys.executable).parent
 PAGES = ("js_post_fetch", "js_blob", "js_click", "challenge", "js_no_video")
 NO_FLOOR = {"js_no_video"}  # the floor would wait forever for a video that never comes
 CLICK_PAGES = {"js_click"}
+MEMORY_RUNS = 2
 MiB = 2**20
 WAIT_SRC = "() => document.querySelector('video')?.currentSrc"
 
@@ -65,10 +66,6 @@ async def main(exe, url, click):
         await browser.close()
 asyncio.run(main(sys.argv[1], sys.argv[2], sys.argv[3] == "1"))
 """.replace("WAIT_SRC", repr(WAIT_SRC))
-
-
-def page_url(site: FixtureSite, name: str) -> str:
-    return f"{site.url}/p/{CHALLENGE_ID}" if name == "challenge" else share_url(site, name)
 
 
 def pss_of_tree(root: int) -> int:
@@ -100,22 +97,24 @@ async def sample_peak(pid: int, stop: asyncio.Event) -> int:
     return peak
 
 
-async def run_cold(argv: list[str]) -> Sample:
-    """Wall time, CPU time (whole process tree), peak Chromium PSS of one fresh process."""
+async def run_cold(argv: list[str], *, sample_memory: bool = False) -> Sample:
+    """Wall time, CPU time (whole process tree) and, when asked, peak Chromium PSS of one
+    fresh process."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     proc = await asyncio.create_subprocess_exec(
         *argv, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
     )
     stop = asyncio.Event()
-    sampler = asyncio.create_task(sample_peak(proc.pid, stop))
+    sampler = asyncio.create_task(sample_peak(proc.pid, stop)) if sample_memory else None
     out, err = await proc.communicate()
     elapsed = time.perf_counter() - started
     stop.set()
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
     text = (out or err).decode().strip().splitlines() or [""]
-    return Sample(elapsed, cpu, await sampler, text[-1][:400])
+    peak = await sampler if sampler is not None else 0
+    return Sample(elapsed, cpu, peak, text[-1][:400])
 
 
 def ours_argv(url: str) -> list[str]:
@@ -147,9 +146,11 @@ class Row:
     def cpu(self) -> float:
         return statistics.median(s.cpu for s in self.samples)
 
+    peaks: list[int] = field(default_factory=list)
+
     @property
     def peak(self) -> int:
-        return max(s.peak for s in self.samples)
+        return max(self.peaks, default=0)
 
 
 Once = Callable[[], Awaitable[Sample]]
@@ -165,8 +166,8 @@ async def interleaved(runs: int, ours: Once, floor: Once | None) -> tuple[Row, R
     return mine, theirs
 
 
-def warm_ours(site: FixtureSite, name: str, resolver: BrowserResolver) -> Once:
-    link = parse_share_url(page_url(site, name), policy=UrlPolicy(resolver.options.allow_hosts))
+def warm_ours(url: str, resolver: BrowserResolver) -> Once:
+    link = parse_share_url(url, policy=UrlPolicy(resolver.options.allow_hosts))
 
     async def once() -> Sample:
         started = time.perf_counter()
@@ -179,9 +180,7 @@ def warm_ours(site: FixtureSite, name: str, resolver: BrowserResolver) -> Once:
     return once
 
 
-def warm_floor(site: FixtureSite, name: str, browser: Browser) -> Once:
-    url = page_url(site, name)
-
+def warm_floor(url: str, name: str, browser: Browser) -> Once:
     async def once() -> Sample:
         started = time.perf_counter()
         context = await browser.new_context()
@@ -222,30 +221,54 @@ HEADER = (
 async def bench(pages: list[str], runs: int) -> None:
     exe = find_chromium(None, None)
     options = ResolveOptions(mode="browser", allow_hosts=frozenset({"127.0.0.1"}))
-    async with FixtureSite() as site:
+    async with site_process() as urls:
         print(f"Chromium {exe}; {os.cpu_count()} CPUs; load {os.getloadavg()[0]:.1f}; "
               f"median of {runs}")  # fmt: skip
         print(HEADER)
         for name in pages:
-            await bench_page(site, name, runs, exe, options)
+            await bench_page(name, urls[name], runs, exe, options)
         print(f"load average at the end: {os.getloadavg()[0]:.1f}")
 
 
-async def bench_page(
-    site: FixtureSite, name: str, runs: int, exe: Path, options: ResolveOptions
-) -> None:
-    url, click = page_url(site, name), name in CLICK_PAGES
+@contextlib.asynccontextmanager
+async def site_process() -> AsyncIterator[dict[str, str]]:
+    """The fixture site in a child process; yields page name -> URL."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "sora_browser.testing.site", "--port", "0",
+        stdout=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    assert proc.stdout is not None
+    urls: dict[str, str] = {}
+    try:
+        base = (await proc.stdout.readline()).decode().split()[-1]
+        while (text := (await proc.stdout.readline()).decode().strip()) != "ready":
+            name, url = text.split(": ", 1)
+            urls[name] = url
+        urls["challenge"] = f"{base}/p/{CHALLENGE_ID}"  # served by the site's dynamic routes
+        yield urls
+    finally:
+        proc.terminate()
+        await proc.wait()
+
+
+async def bench_page(name: str, url: str, runs: int, exe: Path, options: ResolveOptions) -> None:
+    click = name in CLICK_PAGES
     ours, floor = await interleaved(
         runs,
         lambda: run_cold(ours_argv(url)),
         None if name in NO_FLOOR else lambda: run_cold(floor_argv(exe, url, click)),
     )
+    for _ in range(MEMORY_RUNS):
+        ours.peaks.append((await run_cold(ours_argv(url), sample_memory=True)).peak)
+        if floor is not None:
+            sampled = await run_cold(floor_argv(exe, url, click), sample_memory=True)
+            floor.peaks.append(sampled.peak)
     print(line(name, "cold", ours, floor), flush=True)
     _check(name, ours)
     browser = await LAUNCHER.acquire()
     resolver = BrowserResolver(options)
     try:
-        mine, bare = warm_ours(site, name, resolver), warm_floor(site, name, browser)
+        mine, bare = warm_ours(url, resolver), warm_floor(url, name, browser)
         await mine()  # first use of this page in this browser: not measured
         ours, floor = await interleaved(runs, mine, None if name in NO_FLOOR else bare)
     finally:
