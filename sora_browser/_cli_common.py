@@ -235,12 +235,21 @@ def say(quiet: bool, message: str) -> None:
         click.echo(message, err=True)
 
 
-def run_command(settings: Settings, share_url: str | None, work: Coroutine[Any, Any, int]) -> None:
+KEPT_PART = "Interrupted; a partial download is kept as a .part file for resume."
+
+
+def run_command(
+    settings: Settings,
+    share_url: str | None,
+    work: Coroutine[Any, Any, int],
+    *,
+    on_interrupt: str = "Interrupted.",
+) -> None:
     """Run ``work``; turn any error into one line (or JSON) and its exit code."""
     try:
         code = asyncio.run(work)
     except KeyboardInterrupt:
-        click.echo("Interrupted; a partial download is kept as a .part file for resume.", err=True)
+        click.echo(on_interrupt, err=True)
         sys.exit(EXIT_INTERRUPTED)
     except Exception as exc:  # every failure a user can hit ends here, in one line
         sys.exit(_report_failure(settings, share_url, exc))

@@ -16,6 +16,7 @@ from typing import Any
 import click
 
 from ._cli_common import (
+    KEPT_PART,
     Settings,
     build_service,
     common_options,
@@ -92,18 +93,9 @@ def batch(
     links = drop_repeats(read_links(inputs), settings.allow_hosts, quiet=settings.quiet)
     if not links:
         raise click.UsageError("no links given")
-    run_command(
-        settings,
-        None,
-        _batch(
-            settings,
-            links,
-            output_dir,
-            jobs,
-            archive,
-            {"connections": connections, "limit_rate": limit_rate},
-        ),
-    )
+    download = {"connections": connections, "limit_rate": limit_rate}
+    work = _batch(settings, links, output_dir, jobs, archive, download)
+    run_command(settings, None, work, on_interrupt=KEPT_PART)
 
 
 def drop_repeats(links: list[str], allow_hosts: frozenset[str], *, quiet: bool) -> list[str]:

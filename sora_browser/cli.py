@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import click
 
 from ._cli_common import (
+    KEPT_PART,
     Settings,
     build_service,
     common_options,
@@ -50,7 +51,8 @@ def download(
     OUTPUT is a file, or a folder (then <share-id>.mp4 inside it): an existing one, or any
     path ending in "/" (created). Default: <system temp>/sora_videos/<share-id>.mp4.
     """
-    run_command(settings, url, _download(settings, url, output, connections, limit_rate))
+    work = _download(settings, url, output, connections, limit_rate)
+    run_command(settings, url, work, on_interrupt=KEPT_PART)
 
 
 async def _download(

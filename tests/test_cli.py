@@ -16,6 +16,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import psutil
 import pytest
 
 from sora_browser.testing.cdn import Fault
@@ -371,6 +372,24 @@ async def test_ctrl_c_keeps_the_part_file_and_rerun_resumes(
     (record,) = again.json_lines()
     assert record["resumed_from"] == kept
     assert sha256_file(out) == sha256_of(site.videos[GOOD_VIDEO])
+
+
+@pytest.mark.browser
+async def test_ctrl_c_while_the_browser_works_leaves_no_chromium_behind(site: FixtureSite) -> None:
+    url = share_url(site, "challenge")  # a challenge that never clears: the browser waits
+    proc = await asyncio.create_subprocess_exec(
+        SORA, "resolve", url, "--browser", "--resolve-timeout", "60", *ALLOW,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    async with asyncio.timeout(60):
+        await site.stats.wait_for_request(url.removeprefix(site.url))
+    browser = psutil.Process(proc.pid).children(recursive=True)  # Playwright's driver, Chromium
+    assert browser
+    proc.send_signal(signal.SIGINT)
+    out, err = await proc.communicate()
+    assert (proc.returncode, out, err.decode().strip()) == (130, b"", "Interrupted.")
+    _, alive = psutil.wait_procs(browser, timeout=10)
+    assert alive == []
 
 
 async def test_html_where_the_video_should_be_exits_4(site: FixtureSite, tmp_path: Path) -> None:

@@ -186,7 +186,7 @@ def _find_video(site: FixtureSite, raw_path: str) -> FakeVideo | None:
 async def _handle(request: web.Request) -> web.StreamResponse:
     site: FixtureSite = request.app["site"]
     raw_path, _, query = request.raw_path.partition("?")
-    site.stats.requests.append((request.method, request.raw_path, dict(request.headers)))
+    site.stats.add_request(request.method, request.raw_path, dict(request.headers))
     video = _find_video(site, raw_path)
     if video is None:
         return web.Response(status=404, text="The specified blob does not exist.")

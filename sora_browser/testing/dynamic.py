@@ -79,7 +79,7 @@ _SiteHandler = Callable[["FixtureSite", web.Request], Awaitable[web.Response]]
 
 def _bound(site: FixtureSite, handler: _SiteHandler) -> Handler:
     async def handle(request: web.Request) -> web.Response:
-        site.stats.requests.append((request.method, request.raw_path, dict(request.headers)))
+        site.stats.add_request(request.method, request.raw_path, dict(request.headers))
         return await handler(site, request)
 
     return handle

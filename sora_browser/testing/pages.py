@@ -128,7 +128,7 @@ def add_routes(site: FixtureSite) -> None:
 
 
 def _record(site: FixtureSite, request: web.Request) -> None:
-    site.stats.requests.append((request.method, request.raw_path, dict(request.headers)))
+    site.stats.add_request(request.method, request.raw_path, dict(request.headers))
 
 
 def _page_handler(site: FixtureSite, page: FixturePage) -> Handler:

@@ -38,10 +38,27 @@ class SiteStats:
     bytes_served: collections.Counter[str] = field(default_factory=collections.Counter)
     requests: list[tuple[str, str, dict[str, str]]] = field(default_factory=list)
     _waiters: list[tuple[str, int, asyncio.Future[None]]] = field(default_factory=list)
+    _path_waiters: list[tuple[str, asyncio.Future[None]]] = field(default_factory=list)
 
     def reset(self) -> None:
         self.bytes_served.clear()
         self.requests.clear()
+
+    def add_request(self, method: str, path: str, headers: dict[str, str]) -> None:
+        """Record a request and wake anyone waiting for its path."""
+        self.requests.append((method, path, headers))
+        for waiter in [w for w in self._path_waiters if path.startswith(w[0])]:
+            self._path_waiters.remove(waiter)
+            if not waiter[1].done():
+                waiter[1].set_result(None)
+
+    async def wait_for_request(self, path_prefix: str) -> None:
+        """Return once a request for a path starting with ``path_prefix`` has arrived."""
+        if any(path.startswith(path_prefix) for _, path, _ in self.requests):
+            return
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._path_waiters.append((path_prefix, future))
+        await future
 
     def add_bytes(self, name: str, count: int) -> None:
         """Count bytes the CDN sent for video ``name`` and wake anyone waiting for them."""
