@@ -64,6 +64,15 @@ class Settings:
         )
 
 
+output_dir_option = click.option(
+    "--output-dir",
+    "-o",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder for the videos (default: <system temp>/sora_videos).",
+)
+"""``--output-dir`` of the commands that download many links (``batch``, ``worker``)."""
+
+
 def allowed_hosts(values: tuple[str, ...]) -> frozenset[str]:
     """``--allow-host`` values plus the comma-separated ``SORA_BROWSER_ALLOW_HOSTS``."""
     raw = os.environ.get("SORA_BROWSER_ALLOW_HOSTS", "")

@@ -22,6 +22,7 @@ from ._cli_common import (
     common_options,
     download_options,
     emit_json,
+    output_dir_option,
     run_command,
     say,
 )
@@ -59,12 +60,7 @@ def load_archive(path: Path | None) -> set[str]:
 
 @click.command()
 @click.argument("inputs", nargs=-1, required=True, metavar="FILE|URL...")
-@click.option(
-    "--output-dir",
-    "-o",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Folder for the videos (default: <system temp>/sora_videos).",
-)
+@output_dir_option
 @click.option(
     "--jobs",
     "-j",

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
-from .._cli_common import EXIT_INTERRUPTED, allowed_hosts
+from .._cli_common import EXIT_INTERRUPTED, allowed_hosts, output_dir_option
 from .data import MAX_BATCH_SIZE
 
 if TYPE_CHECKING:
@@ -131,12 +131,7 @@ def _setup_logging(quiet: bool, verbose: bool) -> None:
 
 @click.command()
 @connection_options
-@click.option(
-    "--output-dir",
-    "-o",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Folder for the videos (default: <system temp>/sora_videos).",
-)
+@output_dir_option
 @click.option(
     "--max-concurrent",
     type=click.IntRange(min=1),
