@@ -15,6 +15,7 @@ import asyncio
 import collections
 import contextlib
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -37,44 +38,42 @@ class SiteStats:
 
     bytes_served: collections.Counter[str] = field(default_factory=collections.Counter)
     requests: list[tuple[str, str, dict[str, str]]] = field(default_factory=list)
-    _waiters: list[tuple[str, int, asyncio.Future[None]]] = field(default_factory=list)
-    _path_waiters: list[tuple[str, asyncio.Future[None]]] = field(default_factory=list)
+    _waiters: list[tuple[Callable[[], bool], asyncio.Future[None]]] = field(default_factory=list)
 
     def reset(self) -> None:
         self.bytes_served.clear()
         self.requests.clear()
 
     def add_request(self, method: str, path: str, headers: dict[str, str]) -> None:
-        """Record a request and wake anyone waiting for its path."""
+        """Record a request and wake anyone waiting for it."""
         self.requests.append((method, path, headers))
-        for waiter in [w for w in self._path_waiters if path.startswith(w[0])]:
-            self._path_waiters.remove(waiter)
-            if not waiter[1].done():
-                waiter[1].set_result(None)
-
-    async def wait_for_request(self, path_prefix: str) -> None:
-        """Return once a request for a path starting with ``path_prefix`` has arrived."""
-        if any(path.startswith(path_prefix) for _, path, _ in self.requests):
-            return
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._path_waiters.append((path_prefix, future))
-        await future
+        self._wake()
 
     def add_bytes(self, name: str, count: int) -> None:
         """Count bytes the CDN sent for video ``name`` and wake anyone waiting for them."""
         self.bytes_served[name] += count
-        for waiter in [w for w in self._waiters if self.bytes_served[w[0]] >= w[1]]:
-            self._waiters.remove(waiter)
-            if not waiter[2].done():
-                waiter[2].set_result(None)
+        self._wake()
+
+    async def wait_for_request(self, path_prefix: str) -> None:
+        """Return once a request for a path starting with ``path_prefix`` has arrived."""
+        await self._until(lambda: any(p.startswith(path_prefix) for _, p, _ in self.requests))
 
     async def wait_for_bytes(self, name: str, count: int) -> None:
         """Return once the CDN has sent at least ``count`` bytes of video ``name``."""
-        if self.bytes_served[name] >= count:
+        await self._until(lambda: self.bytes_served[name] >= count)
+
+    async def _until(self, holds: Callable[[], bool]) -> None:
+        if holds():
             return
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._waiters.append((name, count, future))
+        self._waiters.append((holds, future))
         await future
+
+    def _wake(self) -> None:
+        for waiter in [w for w in self._waiters if w[0]()]:
+            self._waiters.remove(waiter)
+            if not waiter[1].done():
+                waiter[1].set_result(None)
 
     def total_bytes(self, name: str | None = None) -> int:
         if name is None:
