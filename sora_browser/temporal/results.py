@@ -18,9 +18,12 @@ from ..reporting import download_json, failure_json
 from .data import SoraExtractionOutput, SoraLinkResult
 from .failures import describe_failure
 
+Started = tuple[WorkflowHandle[Any, Any], str]
+"""A started workflow and what it is for (a share link, or "N links" for a batch)."""
+
 
 async def single_results(
-    started: list[tuple[WorkflowHandle[Any, Any], str]],
+    started: list[Started],
 ) -> AsyncIterator[tuple[SoraLinkResult, str]]:
     """Each workflow's outcome as soon as it ends, whatever the order they were started in."""
     tasks = [asyncio.ensure_future(outcome(handle, url)) for handle, url in started]
@@ -37,7 +40,7 @@ async def outcome(handle: WorkflowHandle[Any, Any], url: str) -> tuple[SoraLinkR
 
 
 async def batch_results(
-    started: list[tuple[WorkflowHandle[Any, Any], str]],
+    started: list[Started],
 ) -> AsyncIterator[tuple[SoraLinkResult, str]]:
     """Each batch's results in link order; ``result()`` follows a batch's continue-as-new runs."""
     for handle, _ in started:

@@ -8,10 +8,9 @@ activities and everything they import.
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 import click
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import Client
 
 from .._cli_common import emit_json, say
 from .connection import ConnectOptions, connect
@@ -25,10 +24,7 @@ from .data import (
     SoraExtractionInput,
     SoraExtractionOutput,
 )
-from .results import batch_results, report_result, single_results
-
-Started = tuple[WorkflowHandle[Any, Any], str]
-"""A started workflow and what it is for (a share link, or "N links" for a batch)."""
+from .results import Started, batch_results, report_result, single_results
 
 
 async def submit_links(
