@@ -35,8 +35,8 @@ from playwright.async_api import Browser
 
 from sora_browser.errors import NoVideoFound
 from sora_browser.options import ResolveOptions
-from sora_browser.resolvers._launch import LAUNCHER, find_chromium
 from sora_browser.resolvers.browser import BrowserResolver
+from sora_browser.resolvers.browser.launch import LAUNCHER, find_chromium
 from sora_browser.testing.dynamic import CHALLENGE_ID
 from sora_browser.urls import UrlPolicy, parse_share_url
 

@@ -54,12 +54,15 @@ _LAZY = {
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
         return getattr(import_module(_LAZY[name], __name__), name)
-    if name in __all__ and name != "__version__":
+    if name == "__version__":
+        # pyproject.toml is the one place the version is written.
+        from importlib.metadata import version
+
+        return version("sora-browser")
+    if name in __all__:
         return getattr(import_module(".errors", __name__), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
-
-__version__ = "0.1.0"
 
 __all__ = [
     "BadInput",

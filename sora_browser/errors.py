@@ -28,7 +28,9 @@ file errors are ``OSError``.
 
 from __future__ import annotations
 
+import contextlib
 import errno
+from collections.abc import Iterator
 
 import aiohttp
 
@@ -165,3 +167,14 @@ class LocalFileError(SoraBrowserError, OSError):
 
 class DownloadLocked(LocalFileError):
     """Another process is downloading to the same output path."""
+
+
+@contextlib.contextmanager
+def local_errors(what: str) -> Iterator[None]:
+    """Turn an ``OSError`` from the file system into a one-line ``LocalFileError``."""
+    try:
+        yield
+    except LocalFileError:
+        raise
+    except OSError as exc:
+        raise LocalFileError.from_oserror(exc, what) from exc

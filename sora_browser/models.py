@@ -1,15 +1,28 @@
-"""Plain result types shared by resolvers, the downloader, the service, the CLI and Temporal."""
+"""Plain result types shared by resolvers, the downloader, the service, the CLI and Temporal.
+
+``ResolvedVideo`` and ``DownloadResult`` are the one shape of a result. ``to_json`` gives the
+record in DESIGN.md's field vocabulary (``--json``, info JSON, Temporal payloads) and
+``from_json`` reads it back, so a new field is added here (with its JSON name, when it differs
+from the attribute's) and nowhere else: the CLI, the Temporal dataclasses and the result
+readers all go through these two methods.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from pathlib import Path
 from typing import Any, NamedTuple
 
 ProgressCallback = Callable[[int, int | None], None]
 """Called as ``progress(bytes_done, bytes_total_or_None)``; must be cheap and never raise."""
+
+# Field metadata: "json" renames a field in the record; "private" keeps it out of public
+# records (cookies, the referer): only ``to_json(private=True)`` carries them, for a download
+# that continues on another worker. "internal" fields never leave the process.
+_PRIVATE = {"private": True}
+_INTERNAL = {"internal": True}
 
 
 class Cookie(NamedTuple):
@@ -36,38 +49,81 @@ class ResolvedVideo:
     height: int | None = None
     title: str | None = None
     expires_at: datetime | None = None
-    cookies: tuple[Cookie, ...] = ()
+    cookies: tuple[Cookie, ...] = field(default=(), metadata=_PRIVATE)
     """Cookies the page ended up with; the CDN may want them."""
-    referer: str | None = None
+    referer: str | None = field(default=None, metadata=_PRIVATE)
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "share_url": self.share_url,
-            "share_id": self.share_id,
-            "mp4_url": self.mp4_url,
-            "resolver": self.resolver,
-            "strategy": self.strategy,
-            "variant": self.variant,
-            "width": self.width,
-            "height": self.height,
-            "title": self.title,
-            "expires_at": self.expires_at.isoformat() if self.expires_at else None,
-        }
+    def to_json(self, *, private: bool = False) -> dict[str, Any]:
+        return _record(self, private=private)
+
+    @classmethod
+    def from_json(cls, record: Mapping[str, Any]) -> ResolvedVideo:
+        values = _values(cls, record)
+        values["cookies"] = tuple(Cookie(*c) for c in values.get("cookies") or ())
+        return cls(**values)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DownloadResult:
     """A verified file on disk."""
 
-    path: Path
-    url: str
-    size: int
+    path: Path = field(metadata={"json": "local_path"})
+    url: str = field(metadata={"json": "mp4_url"})
+    """The URL the bytes came from (a refreshed signature, an archive replay)."""
+    size: int = field(metadata={"json": "file_size_bytes"})
     sha256: str
-    content_type: str | None = None
+    content_type: str | None = field(default=None, metadata=_INTERNAL)
     resumed_from: int = 0
     """Bytes that were already in the ``.part`` file when this run started."""
-    attempts: int = 1
+    attempts: int = field(default=1, metadata=_INTERNAL)
     connections: int = 1
-    elapsed: float = 0.0
-    reresolved: int = 0
-    extra: dict[str, Any] = field(default_factory=dict)
+    elapsed: float = field(default=0.0, metadata={"json": "elapsed_seconds"})
+    reresolved: int = field(default=0, metadata=_INTERNAL)
+
+    def to_json(self) -> dict[str, Any]:
+        record = _record(self, private=False)
+        record["elapsed_seconds"] = round(self.elapsed, 3)
+        return record
+
+    @classmethod
+    def from_json(cls, record: Mapping[str, Any]) -> DownloadResult:
+        values = _values(cls, record)
+        values["path"] = Path(values["path"])
+        return cls(**values)
+
+
+def _json_name(item: Any) -> str:
+    return str(item.metadata.get("json", item.name))
+
+
+def _record(obj: Any, *, private: bool) -> dict[str, Any]:
+    """``obj``'s fields as JSON values under their record names."""
+    record: dict[str, Any] = {}
+    for item in fields(obj):
+        if item.metadata.get("internal") or (item.metadata.get("private") and not private):
+            continue
+        record[_json_name(item)] = _to_json_value(getattr(obj, item.name))
+    return record
+
+
+def _to_json_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, tuple):
+        return [list(v) if isinstance(v, tuple) else v for v in value]
+    return value
+
+
+def _values(cls: Any, record: Mapping[str, Any]) -> dict[str, Any]:
+    """Constructor arguments from a record: known names only, times parsed back."""
+    values: dict[str, Any] = {}
+    for item in fields(cls):
+        name = _json_name(item)
+        if name in record and not item.metadata.get("internal"):
+            value = record[name]
+            if item.type in ("datetime | None", "datetime") and isinstance(value, str):
+                value = datetime.fromisoformat(value)
+            values[item.name] = value
+    return values

@@ -7,62 +7,28 @@ the CDN, and re-resolving the share link when a signed URL expires mid-download.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 from .client import SoraClient
 from .download import VideoDownloader
-from .errors import LocalFileError
 from .models import DownloadResult, ProgressCallback, ResolvedVideo
 from .options import DownloadOptions, ResolveOptions
+from .output import output_path_for
 
-__all__ = [
-    "Extraction",
-    "SoraClient",
-    "SoraExtractionService",
-    "default_output_dir",
-    "output_path_for",
-]
-
-
-def default_output_dir() -> Path:
-    return Path(tempfile.gettempdir()) / "sora_videos"
-
-
-def output_path_for(
-    share_id: str, output: Path | str | None, *, default_dir: Path | None = None
-) -> Path:
-    """OUTPUT as the CLI contract says: a file, or a folder (then <share-id>.mp4 inside).
-
-    A folder is one that exists, or a path written with a trailing slash (``videos/``), which
-    the download creates; without the slash a path that does not exist names the file.
-    """
-    name = f"{share_id}.mp4"
-    if output is None:
-        return (default_dir or default_output_dir()) / name
-    if names_a_folder(output):
-        return Path(output) / name
-    output = Path(output)
-    try:
-        is_dir = output.is_dir()
-    except OSError as exc:  # a name too long, a loop of symlinks, ...
-        raise LocalFileError.from_oserror(exc, "use the output path") from exc
-    return output / name if is_dir else output
-
-
-def names_a_folder(output: Path | str) -> bool:
-    """Whether OUTPUT as typed ends with a path separator (a ``Path`` has lost it)."""
-    return isinstance(output, str) and output.endswith(("/", os.sep))
+__all__ = ["Extraction", "SoraClient", "SoraExtractionService"]
 
 
 @dataclass(frozen=True, slots=True)
 class Extraction:
     resolved: ResolvedVideo
     download: DownloadResult
+
+    def to_json(self) -> dict[str, Any]:
+        """One record for the whole job: what the page said, then what landed on disk."""
+        return {**self.resolved.to_json(), **self.download.to_json()}
 
 
 class SoraExtractionService:

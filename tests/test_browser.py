@@ -29,9 +29,9 @@ from sora_browser.errors import (
 )
 from sora_browser.models import ResolvedVideo
 from sora_browser.options import ResolveOptions
-from sora_browser.resolvers import _launch
-from sora_browser.resolvers._launch import LAUNCHER, BrowserLauncher
-from sora_browser.resolvers.browser import BrowserResolver
+from sora_browser.resolvers.browser import launch as _launch
+from sora_browser.resolvers.browser.launch import LAUNCHER, BrowserLauncher
+from sora_browser.resolvers.browser.resolver import BrowserResolver
 from sora_browser.resolvers.chain import ChainResolver, build_resolver
 from sora_browser.service import SoraClient
 from sora_browser.testing.dynamic import CHALLENGE_ID, POST_TITLE, state_of

@@ -429,7 +429,12 @@ async def test_expired_link_is_refreshed_and_the_download_completes(
 
 @pytest.mark.parametrize(
     "module",
-    ["sora_browser.batch", "sora_browser.temporal.commands", "sora_browser.temporal.starter"],
+    [
+        "sora_browser.cli.batch",
+        "sora_browser.cli.temporal",
+        "sora_browser.cli.starter",
+        "sora_browser.cli.links",
+    ],
 )
 async def test_command_modules_import_on_their_own(module: str) -> None:
     # batch once imported the CLI module, which imports batch back: importing it first failed.

@@ -126,7 +126,7 @@ async def test_disk_full_keeps_the_part_and_resumes_once_there_is_room(
     assert site.stats.bytes_served["source"] == SOURCE.size - kept
 
 
-async def test_disk_full_with_segments_fails_up_front(site: FixtureSite, small_disk: Path) -> None:
+async def test_disk_full_with_pieces_fails_up_front(site: FixtureSite, small_disk: Path) -> None:
     out = small_disk / "v.mp4"
     options = dataclasses.replace(FAST, connections=4)
     async with VideoDownloader(options) as downloader:

@@ -1,4 +1,4 @@
-"""Resume, restarts, expired signatures and parallel segments, asserting bytes served too."""
+"""Resume, restarts, expired signatures and parallel pieces, asserting bytes served too."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from sora_browser._partfile import PartFiles, PartState
 from sora_browser.download import Refresh, VideoDownloader
+from sora_browser.download.partfile import PartFile, PartState
 from sora_browser.errors import HTTPStatusError, SignatureExpired
 from sora_browser.models import DownloadResult
 from sora_browser.options import DownloadOptions
@@ -128,9 +128,10 @@ async def test_server_without_range_support_restarts_from_zero(
 
 
 def _leave_part(out: Path, body: bytes, state: PartState) -> None:
-    files = PartFiles(out)
-    files.part.write_bytes(body)
-    files.save_state(state)
+    part = PartFile(out)
+    part.part.write_bytes(body)
+    part.state = state
+    part.save_state()
 
 
 async def test_416_when_the_part_is_already_complete(site: FixtureSite, tmp_path: Path) -> None:
@@ -239,7 +240,7 @@ async def test_refresh_gives_up_after_max_reresolve(site: FixtureSite, tmp_path:
     assert len(site.stats.requests) == 3
 
 
-async def test_parallel_segments_write_the_same_file(site: FixtureSite, tmp_path: Path) -> None:
+async def test_parallel_pieces_write_the_same_file(site: FixtureSite, tmp_path: Path) -> None:
     site.cdn.script("source", [Fault.ok(), Fault.drop_after(fraction=0.5)])
     result = await _fetch(site, tmp_path / "v.mp4", dataclasses.replace(FAST, connections=4))
     assert result.connections == 4
@@ -252,7 +253,7 @@ async def test_parallel_segments_write_the_same_file(site: FixtureSite, tmp_path
     assert site.stats.bytes_served["source"] < 1.5 * SOURCE.size
 
 
-async def test_parallel_segments_resume_in_a_later_run(site: FixtureSite, tmp_path: Path) -> None:
+async def test_parallel_pieces_resume_in_a_later_run(site: FixtureSite, tmp_path: Path) -> None:
     out = tmp_path / "v.mp4"
     options = dataclasses.replace(NO_RETRY, connections=4)
 
@@ -264,17 +265,17 @@ async def test_parallel_segments_resume_in_a_later_run(site: FixtureSite, tmp_pa
     async with VideoDownloader(options) as downloader:
         with pytest.raises(Interrupted):
             await downloader.fetch(signed_url(site.url, SOURCE), out, progress=stop_halfway)
-    state = PartFiles(out).load_state()
+    state = PartFile(out).saved_state()
     assert state is not None
-    assert state.segments is not None
-    done = sum(s.pos - s.start for s in state.segments)
+    assert state.pieces is not None
+    done = sum(p.pos - p.start for p in state.pieces)
     site.stats.reset()  # the first run's count includes bytes socket buffers swallowed
     result = await _fetch(site, out, options)
     assert result.resumed_from == done > 0
     assert site.stats.bytes_served["source"] == SOURCE.size - done
 
 
-async def test_parallel_segments_restart_when_ranges_stop_working(
+async def test_parallel_pieces_restart_when_ranges_stop_working(
     site: FixtureSite, tmp_path: Path
 ) -> None:
     site.cdn.script("source", [Fault.ok(), Fault.no_range()])
@@ -348,7 +349,7 @@ async def test_automatic_connections_split_large_files_only(
 ) -> None:
     # The default (connections=0) uses several connections for files of AUTO_THRESHOLD and
     # more when the server answers ranges, and one for small files or servers without Range.
-    from sora_browser._segments import AUTO_CONNECTIONS, AUTO_THRESHOLD
+    from sora_browser.download.pieces import AUTO_CONNECTIONS, AUTO_THRESHOLD
     from sora_browser.testing.media import write_video_file
 
     large = FakeVideo("auto_large", AUTO_THRESHOLD + 12345)

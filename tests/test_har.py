@@ -17,8 +17,8 @@ import pytest
 
 from sora_browser.errors import NoVideoFound
 from sora_browser.options import ResolveOptions
-from sora_browser.resolvers._launch import LAUNCHER, BrowserLauncher
-from sora_browser.resolvers.browser import BrowserResolver
+from sora_browser.resolvers.browser.launch import LAUNCHER, BrowserLauncher
+from sora_browser.resolvers.browser.resolver import BrowserResolver
 from sora_browser.resolvers.chain import build_resolver
 from sora_browser.testing.record_har import record_page
 from sora_browser.testing.site import FIXTURES_DIR, FixtureSite

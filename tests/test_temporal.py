@@ -185,8 +185,8 @@ async def test_bad_links_are_non_retryable_with_their_type(
 async def test_missing_browser_retries_so_another_worker_can_take_the_link(
     site: FixtureSite, tmp_path: Path
 ) -> None:
-    from sora_browser.resolvers._launch import BrowserLauncher
-    from sora_browser.resolvers.browser import BrowserResolver
+    from sora_browser.resolvers.browser.launch import BrowserLauncher
+    from sora_browser.resolvers.browser.resolver import BrowserResolver
 
     options = ResolveOptions(
         mode="browser", allow_hosts=LOOPBACK, chromium_path=tmp_path / "no-chromium"

@@ -74,7 +74,7 @@ def build_resolver(options: ResolveOptions) -> Resolver:
         return StaticResolver(options)
 
     def browser() -> Resolver:
-        from .browser import BrowserResolver
+        from .browser.resolver import BrowserResolver
 
         return BrowserResolver(options)
 

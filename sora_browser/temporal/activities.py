@@ -30,19 +30,27 @@ from typing import Any
 from temporalio import activity
 from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
+from ..client import SoraClient
 from ..download import VideoDownloader
 from ..errors import (
     BadInput,
     BrowserUnavailable,
     LocalFileError,
     NotAVideo,
-    PolicyRefused,
     SoraBrowserError,
+    local_errors,
 )
-from ..models import Cookie, DownloadResult, ResolvedVideo
+from ..models import DownloadResult, ResolvedVideo
 from ..options import MODES, DownloadOptions, ResolveOptions
-from ..service import SoraClient, default_output_dir, names_a_folder, output_path_for
-from .data import SoraDownloadInput, SoraExtractionInput, SoraExtractionOutput, SoraResolvedVideo
+from ..output import confined_output_path, default_output_dir
+from .data import (
+    SoraDownloadInput,
+    SoraExtractionInput,
+    SoraExtractionOutput,
+    SoraResolvedVideo,
+    from_record,
+    to_record,
+)
 
 EXTRACT_ACTIVITY = "extract_sora_video"
 RESOLVE_ACTIVITY = "resolve_sora_video"
@@ -68,7 +76,6 @@ class SoraActivities:
         download_options: DownloadOptions | None = None,
         output_dir: Path | None = None,
         *,
-        confine_output: bool = True,
         worker_name: str | None = None,
         client: SoraClient | None = None,
     ) -> None:
@@ -78,7 +85,6 @@ class SoraActivities:
             allow_hosts=self.resolve_options.allow_hosts, retries=1
         )
         self.output_dir = output_dir or default_output_dir()
-        self.confine_output = confine_output
         self.worker_name = worker_name or default_worker_name()
         # A ready client (say, with a custom resolver) serves the worker's own mode.
         self._clients: dict[str, SoraClient] = {}
@@ -127,13 +133,15 @@ class SoraActivities:
         # A URL refreshed by an earlier attempt (expired signature) beats the input's.
         video = video_from_heartbeat() or request.video
         target = self.target_path(video.share_id, request.output_path, request.output_dir)
-        make_parent(target)
-        details = {"stage": "download", "video": dataclasses.asdict(video), "path": str(target)}
+        with local_errors("create the output folder"):
+            target.parent.mkdir(parents=True, exist_ok=True)
+        details = {"stage": "download", "video": to_record(video), "path": str(target)}
+        resolved = ResolvedVideo.from_json(to_record(video))
         async with heartbeating(details) as beat:
 
             async def refresh() -> str:
                 fresh = await self.client(request.mode).resolve(video.share_url)
-                beat.update(video=dataclasses.asdict(video_data(fresh, worker=self.worker_name)))
+                beat.update(video=to_record(video_data(fresh, worker=self.worker_name)))
                 return fresh.mp4_url
 
             result = await (await self.downloader()).fetch(
@@ -141,10 +149,10 @@ class SoraActivities:
                 target,
                 progress=lambda done, total: beat.update(bytes_done=done, total=total),
                 refresh=refresh,
-                cookies=tuple(Cookie(*c) for c in video.cookies),
-                referer=video.referer,
+                cookies=resolved.cookies,
+                referer=resolved.referer,
             )
-        return output_data(video, result, worker=self.worker_name)
+        return output_data(resolved, result, worker=self.worker_name)
 
     def client(self, mode: str) -> SoraClient:
         """The shared client for ``mode``; ``auto`` means the worker's own mode."""
@@ -164,21 +172,7 @@ class SoraActivities:
 
     def target_path(self, share_id: str, output_path: str | None, output_dir: str | None) -> Path:
         """Where the file goes; remote input never writes outside the worker's folder."""
-        folder = self.inside_output_dir(output_dir) if output_dir else self.output_dir
-        if output_path is None:
-            return folder / f"{share_id}.mp4"
-        path = self.inside_output_dir(output_path)
-        if names_a_folder(output_path):
-            return path / f"{share_id}.mp4"
-        return output_path_for(share_id, path)
-
-    def inside_output_dir(self, raw: str) -> Path:
-        path = Path(raw) if Path(raw).is_absolute() else self.output_dir / raw
-        if self.confine_output:
-            base = self.output_dir.resolve()
-            if not path.resolve().is_relative_to(base):
-                raise PolicyRefused(f"Output path {raw!r} is outside the worker's folder {base}")
-        return path
+        return confined_output_path(share_id, output_path, base=self.output_dir, folder=output_dir)
 
     async def aclose(self) -> None:
         clients, self._clients = self._clients, {}
@@ -298,58 +292,19 @@ def video_from_heartbeat() -> SoraResolvedVideo | None:
     last = details[-1] if details else None
     if not isinstance(last, dict) or not isinstance(last.get("video"), dict):
         return None
-    known = {f.name for f in dataclasses.fields(SoraResolvedVideo)}
     try:
-        return SoraResolvedVideo(**{k: v for k, v in last["video"].items() if k in known})
+        return from_record(SoraResolvedVideo, last["video"])
     except TypeError:  # an older or foreign shape: resolve again instead
         return None
 
 
-def make_parent(target: Path) -> None:
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise LocalFileError.from_oserror(exc, "create the output folder") from exc
-
-
 def video_data(resolved: ResolvedVideo, *, worker: str) -> SoraResolvedVideo:
-    return SoraResolvedVideo(
-        share_url=resolved.share_url,
-        share_id=resolved.share_id,
-        mp4_url=resolved.mp4_url,
-        resolver=resolved.resolver,
-        strategy=resolved.strategy,
-        variant=resolved.variant,
-        width=resolved.width,
-        height=resolved.height,
-        title=resolved.title,
-        expires_at=resolved.expires_at.isoformat() if resolved.expires_at else None,
-        cookies=[list(cookie) for cookie in resolved.cookies],
-        referer=resolved.referer,
-        worker=worker,
-    )
+    return from_record(SoraResolvedVideo, {**resolved.to_json(private=True), "worker": worker})
 
 
 def output_data(
-    video: SoraResolvedVideo, result: DownloadResult, *, worker: str
+    resolved: ResolvedVideo, result: DownloadResult, *, worker: str
 ) -> SoraExtractionOutput:
-    return SoraExtractionOutput(
-        share_url=video.share_url,
-        mp4_url=result.url,
-        local_path=str(result.path),
-        file_size_bytes=result.size,
-        sha256=result.sha256,
-        resolver=video.resolver,
-        worker=worker,
-        share_id=video.share_id,
-        strategy=video.strategy,
-        variant=video.variant,
-        width=video.width,
-        height=video.height,
-        title=video.title,
-        expires_at=video.expires_at,
-        resumed_from=result.resumed_from,
-        connections=result.connections,
-        elapsed_seconds=round(result.elapsed, 3),
-        activity_attempt=activity.info().attempt,
-    )
+    record = {**resolved.to_json(), **result.to_json()}
+    record.update(worker=worker, activity_attempt=activity.info().attempt)
+    return from_record(SoraExtractionOutput, record)

@@ -13,8 +13,8 @@ from pathlib import Path
 from temporalio.client import Client
 from temporalio.service import TLSConfig
 
-DEFAULT_ADDRESS = "127.0.0.1:7233"
-DEFAULT_NAMESPACE = "default"
+from ..errors import SoraBrowserError
+from .data import DEFAULT_ADDRESS, DEFAULT_NAMESPACE
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -41,7 +41,7 @@ class ConnectOptions:
         )
 
 
-class TemporalUnreachable(ConnectionError):
+class TemporalUnreachable(SoraBrowserError, ConnectionError):
     """No Temporal frontend answered at the address (refused, unknown name, TLS mismatch)."""
 
 

@@ -4,11 +4,23 @@ Temporal stores these in workflow histories as JSON. A running workflow may be r
 newer worker, so every field added after the first release must have a default, and no field
 is ever renamed or removed. Paths and times are strings for the same reason: the JSON
 converter round-trips them without custom hooks.
+
+The results (``SoraResolvedVideo``, ``SoraExtractionOutput``) are the library's result records
+(``models.ResolvedVideo.to_json`` and friends) with named fields for the names the original
+design promised; ``from_record`` fills them from a record and keeps any field the library
+added later in ``extra``, so a new result field reaches Temporal callers without an edit here.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, TypeVar
+
+# Defaults the worker and the client share (the CLI reads them without importing temporalio).
+DEFAULT_ADDRESS = "127.0.0.1:7233"
+DEFAULT_NAMESPACE = "default"
+DEFAULT_TASK_QUEUE = "sora-browser"
 
 # Workflow type names, here so that clients can start workflows without importing them.
 DOWNLOAD_WORKFLOW = "SoraDownloadWorkflow"
@@ -48,6 +60,8 @@ class SoraResolvedVideo:
     """``[name, value, domain, path]`` for each cookie the page set; the CDN may want them."""
     referer: str | None = None
     worker: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+    """Result fields this release does not name (see ``from_record``)."""
 
 
 @dataclass
@@ -84,6 +98,8 @@ class SoraExtractionOutput:
     connections: int = 1
     elapsed_seconds: float = 0.0
     activity_attempt: int = 1
+    extra: dict[str, Any] = field(default_factory=dict)
+    """Result fields this release does not name (see ``from_record``)."""
 
 
 @dataclass
@@ -156,3 +172,20 @@ class SoraBatchOutput:
     results: list[SoraLinkResult]
     succeeded: int = 0
     failed: int = 0
+
+
+Result = TypeVar("Result", SoraResolvedVideo, SoraExtractionOutput)
+
+
+def from_record(cls: type[Result], record: Mapping[str, Any]) -> Result:
+    """A result dataclass from a library record; fields it does not name go to ``extra``."""
+    names = {f.name for f in fields(cls)} - {"extra"}
+    known = {k: v for k, v in record.items() if k in names}
+    return cls(**known, extra={k: v for k, v in record.items() if k not in names})
+
+
+def to_record(result: SoraResolvedVideo | SoraExtractionOutput) -> dict[str, Any]:
+    """The record again: named fields, then whatever ``extra`` carried."""
+    record = asdict(result)
+    record.update(record.pop("extra"))
+    return record

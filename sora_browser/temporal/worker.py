@@ -21,7 +21,6 @@ from .activities import SoraActivities
 from .connection import ConnectOptions, connect
 from .workflows import SoraBatchDownloadWorkflow, SoraDownloadWorkflow
 
-DEFAULT_TASK_QUEUE = "sora-browser"
 __all__ = ["ConnectOptions", "build_worker", "connect", "run_worker"]
 
 WORKFLOWS = [SoraDownloadWorkflow, SoraBatchDownloadWorkflow]

@@ -272,7 +272,7 @@ async def _serve(
         response.content_length = end - start
     await response.prepare(request)
     if request.method != "HEAD":
-        # The client may hang up mid-body (a finished segment, aria2c): nothing to report.
+        # The client may hang up mid-body (a finished piece, aria2c): nothing to report.
         with contextlib.suppress(ConnectionResetError):
             await _send_body(request, response, site, video, (start, end), fault)
     return response

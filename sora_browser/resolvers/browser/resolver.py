@@ -25,15 +25,23 @@ from typing import Any
 from playwright.async_api import Browser, BrowserContext, Page
 from playwright.async_api import Error as PlaywrightError
 
-from .. import parsing
-from ..errors import BadInput, ChallengeRequired, LoginRequired, NetworkError, NoVideoFound
-from ..models import Cookie, ResolvedVideo
-from ..options import ResolveOptions
-from ..parsing import Candidate, PageState
-from ..urls import ShareLink, UrlPolicy
-from ._capture import Capture
-from ._launch import LAUNCHER, BrowserLauncher, map_playwright_errors
-from .base import to_resolved
+from ... import parsing
+from ...errors import BadInput, ChallengeRequired, LoginRequired, NetworkError, NoVideoFound
+from ...models import Cookie, ResolvedVideo
+from ...options import ResolveOptions
+from ...parsing import Candidate, PageState
+from ...urls import ShareLink, UrlPolicy
+from ..base import to_resolved
+from .capture import Capture
+from .launch import LAUNCHER, BrowserLauncher, map_playwright_errors
+from .scripts import (
+    CLICK_TIMEOUT_MS,
+    DOM_SCRIPT,
+    PICK_PLAY_SCRIPT,
+    PLAY_CONTROLS,
+    PLAY_SELECTORS,
+    WAITING_SCRIPT,
+)
 
 log = logging.getLogger(__name__)
 
@@ -43,48 +51,6 @@ SETTLE_QUIET = 0.25
 Hydration fetches follow their scripts within a few event-loop turns; the DOM read after it
 also waits for ``requestIdleCallback``, so slow script execution is covered there."""
 DRAIN_TIMEOUT = 1.0
-CLICK_TIMEOUT_MS = 1500
-# Plain CSS (the page's querySelector picks among them), most specific first. All but the
-# last name a play control; only those mark a page as waiting for a click (WAITING_SCRIPT).
-PLAY_SELECTORS = (
-    "button[aria-label*='play' i]",
-    "[role=button][aria-label*='play' i]",
-    "button[title*='play' i]",
-    "[data-testid*='play' i]",
-    "[class*='play-button' i]",
-    "video",
-)
-PLAY_CONTROLS = PLAY_SELECTORS[:-1]
-# Runs in the page: the index of the first selector with a visible element, or -1.
-PICK_PLAY_SCRIPT = """(selectors) => selectors.findIndex((selector) => {
-  const el = document.querySelector(selector);
-  if (!el) return false;
-  const box = el.getBoundingClientRect();
-  return box.width > 0 && box.height > 0 && getComputedStyle(el).visibility !== "hidden";
-})"""
-# Runs in the page once its main thread is idle: the play control to click, or -1 while any
-# video already holds a source (that page plays, or is about to, without a click).
-WAITING_SCRIPT = f"""(selectors) => new Promise((done) => {{
-  const look = () => {{
-    const sourced = [...document.querySelectorAll("video")].some(
-      (v) => v.currentSrc || v.src || v.querySelector("source[src]"));
-    done(sourced ? -1 : ({PICK_PLAY_SCRIPT})(selectors));
-  }};
-  if ("requestIdleCallback" in window) requestIdleCallback(look, {{ timeout: 500 }});
-  else look();
-}})"""
-# Runs in the page: the URLs its video elements hold, once the main thread is idle.
-DOM_SCRIPT = """() => new Promise((done) => {
-  const collect = () => {
-    const urls = [];
-    for (const el of document.querySelectorAll("video, source[src]")) {
-      urls.push(el.currentSrc || "", el.src || "");
-    }
-    done(urls.filter((u) => u && !u.startsWith("blob:") && !u.startsWith("data:")));
-  };
-  if ("requestIdleCallback" in window) requestIdleCallback(collect, { timeout: 500 });
-  else collect();
-})"""
 
 
 class BrowserResolver:
@@ -380,7 +346,7 @@ def _nothing_found(capture: Capture, link: ShareLink) -> NoVideoFound:
 
 def _cookie_params(path: Path) -> list[Any]:
     """Cookies from a Netscape cookies.txt, in the shape ``context.add_cookies`` takes."""
-    from ..cookies import load_cookies
+    from ...cookies import load_cookies
 
     return [
         {"name": c.name, "value": c.value, "domain": c.domain, "path": c.path or "/"}

@@ -22,10 +22,10 @@ from urllib.parse import urlsplit
 from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Frame, Request, Response, Route
 
-from .. import parsing
-from ..errors import PageGone, PolicyRefused
-from ..parsing import Candidate, PageState
-from ..urls import UrlPolicy
+from ... import parsing
+from ...errors import PageGone, PolicyRefused
+from ...parsing import Candidate, PageState
+from ...urls import UrlPolicy
 
 log = logging.getLogger(__name__)
 

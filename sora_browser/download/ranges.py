@@ -1,4 +1,4 @@
-"""One ranged GET of a media URL, checked, and its body pumped into the ``.part`` file.
+"""One ranged GET of a media URL, and what its answer says.
 
 ``open_range`` asks for ``bytes=START-[END]`` with ``If-Range`` and describes the answer: a
 ``206`` must carry a ``Content-Range`` (RFC 9110 14.4), a ``200`` means the server sent the whole
@@ -16,9 +16,9 @@ from dataclasses import dataclass
 
 import aiohttp
 
-from . import _http
-from .errors import FetchError, IncompleteDownload, NotAVideo
-from .urls import UrlPolicy
+from .. import _http
+from ..errors import FetchError, IncompleteDownload, NotAVideo
+from ..urls import UrlPolicy
 
 VIDEO_TYPES = ("application/octet-stream", "binary/octet-stream")
 _CONTENT_RANGE = re.compile(r"bytes\s+(?:(\d+)-(\d+)|\*)/(\d+|\*)")
@@ -35,7 +35,7 @@ class RangeNotSatisfiable(FetchError):
 
 
 @dataclass(frozen=True, slots=True)
-class Answer:
+class RangeAnswer:
     response: aiohttp.ClientResponse
     start: int
     """Offset of the first body byte in the file (0 for a 200)."""
@@ -59,7 +59,7 @@ class Answer:
 
 
 @dataclass(frozen=True, slots=True)
-class Request:
+class RangeRequest:
     session: aiohttp.ClientSession
     policy: UrlPolicy
     headers: dict[str, str]
@@ -68,8 +68,8 @@ class Request:
 
 @asynccontextmanager
 async def open_range(
-    req: Request, url: str, start: int, end: int | None, validator: str | None
-) -> AsyncIterator[Answer]:
+    req: RangeRequest, url: str, start: int, end: int | None, validator: str | None
+) -> AsyncIterator[RangeAnswer]:
     """GET ``url`` asking for bytes ``[start, end)`` (``end=None``: to the end)."""
     headers = dict(req.headers)
     headers["Range"] = f"bytes={start}-" + ("" if end is None else str(end - 1))
@@ -81,7 +81,7 @@ async def open_range(
         yield await _describe(req, response)
 
 
-async def _describe(req: Request, response: aiohttp.ClientResponse) -> Answer:
+async def _describe(req: RangeRequest, response: aiohttp.ClientResponse) -> RangeAnswer:
     url = str(response.url)
     if response.status == 416:
         match = _CONTENT_RANGE.fullmatch(response.headers.get("Content-Range", "").strip())
@@ -98,7 +98,7 @@ async def _describe(req: Request, response: aiohttp.ClientResponse) -> Answer:
             url=url,
         )
     start, total = _span(response)
-    return Answer(
+    return RangeAnswer(
         response=response,
         start=start,
         length=response.content_length,
@@ -121,12 +121,6 @@ def _span(response: aiohttp.ClientResponse) -> tuple[int, int | None]:
         raise FetchError("206 answer without a usable Content-Range", url=str(response.url))
     total = None if match[3] == "*" else int(match[3])
     return int(match[1]), total
-
-
-def check_ftyp(head: bytes, url: str) -> None:
-    """An MP4 (ISO-BMFF) starts with a box whose type, bytes 4..8, is ``ftyp``."""
-    if len(head) >= 8 and head[4:8] != b"ftyp":
-        raise NotAVideo(f"The downloaded body is not an MP4 (starts with {head[:8]!r})", url=url)
 
 
 class RestartNeeded(IncompleteDownload):

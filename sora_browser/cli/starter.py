@@ -12,9 +12,8 @@ import uuid
 import click
 from temporalio.client import Client
 
-from .._cli_common import emit_json, say
-from .connection import ConnectOptions, connect
-from .data import (
+from ..temporal.connection import ConnectOptions, connect
+from ..temporal.data import (
     BATCH_WORKFLOW,
     DOWNLOAD_WORKFLOW,
     ActivityPolicy,
@@ -25,6 +24,7 @@ from .data import (
     SoraExtractionOutput,
 )
 from .results import Started, batch_results, report_result, single_results
+from .runner import Voice, emit_json
 
 
 async def submit_links(
@@ -36,8 +36,7 @@ async def submit_links(
     batch_size: int | None,
     max_concurrent: int,
     wait: bool,
-    json_output: bool,
-    quiet: bool,
+    voice: Voice,
 ) -> int:
     """One workflow per link, or batches of ``batch_size``; with ``wait``, print each outcome."""
     client = await connect(connect_options)
@@ -48,16 +47,16 @@ async def submit_links(
             await start_batch(client, task_queue, links[i : i + batch_size], policy, max_concurrent)
             for i in range(0, len(links), batch_size)
         ]
-    say(quiet, f"Started {len(started)} workflow(s) on task queue {task_queue!r}")
+    voice.say(f"Started {len(started)} workflow(s) on task queue {task_queue!r}")
     if not wait:
         for handle, what in started:
             record = {"share_url": what, "workflow_id": handle.id, "run_id": handle.result_run_id}
-            emit_json(record) if json_output else click.echo(handle.id)
+            emit_json(record) if voice.json_output else click.echo(handle.id)
         return 0
     results = single_results(started) if batch_size is None else batch_results(started)
     failed = 0
     async for result, workflow_id in results:
-        failed += report_result(result, workflow_id, json_output=json_output, quiet=quiet)
+        failed += report_result(result, workflow_id, voice)
     return 1 if failed else 0
 
 

@@ -44,23 +44,33 @@ VARIANT_RANK: dict[str | None, int] = {
     "md": 4,
     "ld": 5,
 }
-_FULL_SIZE = frozenset({"source", "source_wm", "downloadable", None})
+FULL_SIZE_VARIANTS = frozenset({"source", "source_wm", "downloadable", None})
 IMAGE_VARIANTS = frozenset({"thumbnail", "gif", "spritesheet", "poster", "image", "preview"})
-_IMAGE_KEY_WORDS = ("thumbnail", "thumb", "gif", "sprite", "poster", "image", "preview", "avatar")
-_NOT_VIDEO_EXT = re.compile(
+IMAGE_KEY_WORDS = ("thumbnail", "thumb", "gif", "sprite", "poster", "image", "preview", "avatar")
+NOT_VIDEO_EXT = re.compile(
     r"\.(?:jpe?g|png|gif|webp|avif|svg|ico|bmp|heic|m3u8|mpd|vtt|srt|js|css|json|html?)$",
     re.IGNORECASE,
 )
-_VIDEO_EXT = re.compile(r"\.(?:mp4|m4v|mov|webm)$", re.IGNORECASE)
+# The one rule for "this URL looks like a video" (``looks_like_video``) is built from these;
+# ``might_name_video`` is its cheap pre-test on raw text, before a URL is even parsed.
+VIDEO_EXTENSIONS = ("mp4", "m4v", "mov", "webm")
+_EXTENSIONS = "|".join(VIDEO_EXTENSIONS)
+_VIDEO_EXT = re.compile(rf"\.(?:{_EXTENSIONS})$", re.IGNORECASE)
 # Sora 2 CDN paths end in ``<uuid>%2Fraw`` (percent-encoded slash) or ``/raw``.
 _RAW_PATH = re.compile(r"(?:/|%2f)raw$", re.IGNORECASE)
+_VIDEOISH = re.compile(
+    "|".join(
+        [*(re.escape(h) for h in sorted(VIDEO_HOSTS)), rf"\.(?:{_EXTENSIONS})\b", r"(?:/|%2f)raw\b"]
+    ),
+    re.IGNORECASE,
+)
 
 # JSON keys whose string value is a media URL even when it does not look like one.
-_MEDIA_KEYS = frozenset(
+MEDIA_KEYS = frozenset(
     {"contenturl", "downloadable_url", "download_url", "video_url", "mp4_url", "playback_url"}
 )
-_URL_KEYS = frozenset({"url", "src", "path", "href"})
-_TITLE_KEYS = ("prompt", "title", "text", "caption", "name")
+URL_KEYS = frozenset({"url", "src", "path", "href"})
+TITLE_KEYS = ("prompt", "title", "text", "caption", "name")
 
 
 # --- small helpers ----------------------------------------------------------------------------
@@ -105,15 +115,20 @@ def absolute_url(raw: str, base_url: str) -> str | None:
     return url if urlsplit(url).scheme in ("http", "https") else None
 
 
+def might_name_video(text: str) -> bool:
+    """False when ``text`` surely holds no URL that ``looks_like_video`` (a fast pre-filter)."""
+    return _VIDEOISH.search(text) is not None
+
+
 def looks_like_video(url: str) -> bool:
     """A known video CDN host, or a path ending in a video extension or Sora's ``/raw``."""
     parts = urlsplit(url)
-    if (parts.hostname or "") in VIDEO_HOSTS and not _NOT_VIDEO_EXT.search(parts.path):
+    if (parts.hostname or "") in VIDEO_HOSTS and not NOT_VIDEO_EXT.search(parts.path):
         return True
     return bool(_VIDEO_EXT.search(parts.path) or _RAW_PATH.search(parts.path))
 
 
-def _int(value: Any) -> int | None:
+def as_int(value: Any) -> int | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
@@ -123,14 +138,14 @@ def _int(value: Any) -> int | None:
     return None
 
 
-def _text(value: Any) -> str | None:
+def as_text(value: Any) -> str | None:
     return value.strip() or None if isinstance(value, str) else None
 
 
 _ATTR = re.compile(r"""([^\s=/>"']+)\s*(?:=\s*(?:"([^"]*)"|'([^']*)'|([^\s>"']+)))?""")
 
 
-def _attrs(text: str) -> dict[str, str]:
+def tag_attributes(text: str) -> dict[str, str]:
     found: dict[str, str] = {}
     for match in _ATTR.finditer(text):
         value = match.group(2) or match.group(3) or match.group(4) or ""
@@ -138,7 +153,7 @@ def _attrs(text: str) -> dict[str, str]:
     return found
 
 
-def _loads(text: str) -> Any:
+def loads_or_none(text: str) -> Any:
     try:
         return json.loads(text)
     except (ValueError, RecursionError):  # RecursionError: hostile nesting depth

@@ -69,7 +69,7 @@ LAUNCH_ARGS: tuple[str, ...] = (
 
 def find_chromium(explicit: Path | None, playwright_own: str | None) -> Path:
     """The Chromium binary to launch, or ``BrowserUnavailable`` saying how to get one."""
-    from ..errors import BrowserUnavailable
+    from ...errors import BrowserUnavailable
 
     if explicit is not None:
         if explicit.is_file():
@@ -87,7 +87,7 @@ def find_chromium(explicit: Path | None, playwright_own: str | None) -> Path:
 @contextmanager
 def map_playwright_errors(url: str) -> Iterator[None]:
     """Translate Playwright failures into this package's errors (``raise ... from exc``)."""
-    from ..errors import NetworkError, NoVideoFound, SoraBrowserError
+    from ...errors import NetworkError, NoVideoFound, SoraBrowserError
 
     try:
         yield
@@ -192,7 +192,7 @@ def map_launch_errors(executable: Path) -> Iterator[None]:
     try:
         yield
     except PlaywrightError as exc:
-        from ..errors import BrowserUnavailable
+        from ...errors import BrowserUnavailable
 
         first = (exc.message or str(exc)).strip().splitlines()[0][:200]
         raise BrowserUnavailable(

@@ -9,21 +9,22 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from ._text import (
-    _FULL_SIZE,
-    _IMAGE_KEY_WORDS,
-    _MEDIA_KEYS,
-    _TITLE_KEYS,
-    _URL_KEYS,
+from .candidates import (
+    FULL_SIZE_VARIANTS,
+    IMAGE_KEY_WORDS,
     IMAGE_VARIANTS,
+    MEDIA_KEYS,
+    TITLE_KEYS,
+    URL_KEYS,
     VARIANT_RANK,
     Candidate,
-    _int,
-    _loads,
-    _text,
     absolute_url,
+    as_int,
+    as_text,
     decode_js_string,
+    loads_or_none,
     looks_like_video,
+    might_name_video,
     unescape_url,
 )
 
@@ -45,7 +46,6 @@ _TEXT_HINTS = (
     "contentUrl",
     "_url",
 )
-_VIDEOISH = re.compile(r"videos\.openai\.com|\.(?:mp4|m4v|mov|webm)\b|(?:/|%2f)raw\b", re.I)
 # Strings that any JSON object carrying a media URL contains; others are not walked.
 _MEDIA_HINT = re.compile(r'//|\\/|\\u002f|"(?:path|url|src|contenturl|\w*_url)"|encodings', re.I)
 _MAX_JSON_ATTEMPTS = 4000
@@ -86,7 +86,7 @@ def urls_in_text(text: str, base_url: str, strategy: str) -> Iterator[Candidate]
     """Video-looking URLs anywhere in ``text``, however escaped."""
     plain = unescape_url(text)
     for match in _URL_IN_TEXT.finditer(plain):
-        if not _VIDEOISH.search(match.group(0)):
+        if not might_name_video(match.group(0)):
             continue  # cheap pre-filter: pages hold thousands of script and image URLs
         url = absolute_url(match.group(0).rstrip(".,;)"), base_url)
         if url and looks_like_video(url):
@@ -121,7 +121,7 @@ def walk_json(root: Any, base_url: str, *, strategy: str) -> Iterator[Candidate]
             stack.extend(reversed(children))
         elif isinstance(node, str) and node[:1] in "{[" and len(node) > 2:
             # JSON serialised into a string field (double-encoded state blobs).
-            nested = _loads(node)
+            nested = loads_or_none(node)
             if nested is not None:
                 stack.append((nested, key))
 
@@ -147,22 +147,22 @@ def _string_candidate(
     node: dict[str, Any], key: str, parent: str, value: str, base_url: str, strategy: str
 ) -> Candidate | None:
     lowered = key.lower()
-    named = lowered in _MEDIA_KEYS or lowered in _URL_KEYS or lowered in VARIANT_RANK
-    if not named and not any(word in lowered for word in _IMAGE_KEY_WORDS):
+    named = lowered in MEDIA_KEYS or lowered in URL_KEYS or lowered in VARIANT_RANK
+    if not named and not any(word in lowered for word in IMAGE_KEY_WORDS):
         return None
     url = absolute_url(value, base_url) if "/" in value else None
     if url is None:
         return None
     variant = _variant_for(key, parent)
-    if lowered not in _MEDIA_KEYS and variant not in IMAGE_VARIANTS and not looks_like_video(url):
+    if lowered not in MEDIA_KEYS and variant not in IMAGE_VARIANTS and not looks_like_video(url):
         return None  # e.g. {"url": "/p/s_..."} or {"source": "https://..."}: a link, not media
-    size = variant in _FULL_SIZE
+    size = variant in FULL_SIZE_VARIANTS
     return Candidate(
         url=url,
         strategy=strategy,
         variant=variant,
-        width=_int(node.get("width")) if size else None,
-        height=_int(node.get("height")) if size else None,
+        width=as_int(node.get("width")) if size else None,
+        height=as_int(node.get("height")) if size else None,
         title=_title_of(node),
     )
 
@@ -172,10 +172,10 @@ def _variant_for(key: str, parent: str) -> str | None:
     key, parent = key.lower(), parent.lower()
     if key == "downloadable_url":
         return "downloadable"
-    for name in (key, parent if key in _URL_KEYS else ""):
+    for name in (key, parent if key in URL_KEYS else ""):
         if name in VARIANT_RANK and name:
             return name
-        for word in _IMAGE_KEY_WORDS:
+        for word in IMAGE_KEY_WORDS:
             if word in name:
                 return "gif" if word == "gif" else "thumbnail"
     return None
@@ -193,20 +193,20 @@ def _from_encodings(
         if url is None:
             continue
         # The attachment's width/height describe the full-size video, not md/ld.
-        sized = attachment if name in _FULL_SIZE else {}
+        sized = attachment if name in FULL_SIZE_VARIANTS else {}
         yield Candidate(
             url=url,
             strategy=strategy,
             variant=name,
-            width=_int(entry.get("width")) or _int(sized.get("width")),
-            height=_int(entry.get("height")) or _int(sized.get("height")),
+            width=as_int(entry.get("width")) or as_int(sized.get("width")),
+            height=as_int(entry.get("height")) or as_int(sized.get("height")),
             title=title,
         )
 
 
 def _title_of(node: dict[str, Any]) -> str | None:
-    for key in _TITLE_KEYS:
-        text = _text(node.get(key))
+    for key in TITLE_KEYS:
+        text = as_text(node.get(key))
         if text:
             return text
     return None

@@ -8,76 +8,80 @@ person go to stderr.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import os
 import sys
-from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from .._cli_common import EXIT_INTERRUPTED, allowed_hosts, output_dir_option
-from .data import MAX_BATCH_SIZE
+from ..temporal.data import (
+    DEFAULT_ADDRESS,
+    DEFAULT_NAMESPACE,
+    DEFAULT_TASK_QUEUE,
+    MAX_BATCH_SIZE,
+)
+from .options import (
+    F,
+    allow_host_option,
+    allowed_hosts,
+    apply,
+    chromium_option,
+    mode_option,
+    output_dir_option,
+    retries_option,
+    timeout_option,
+    verbosity_options,
+)
+from .runner import Voice, run
 
 if TYPE_CHECKING:
-    from .activities import SoraActivities
-    from .connection import ConnectOptions
+    from ..temporal.activities import SoraActivities
+    from ..temporal.connection import ConnectOptions
 
-F = TypeVar("F", bound=Callable[..., Any])
+
+def _path_option(name: str, envvar: str, help: str) -> Any:
+    kind = click.Path(exists=True, dir_okay=False, path_type=Path)
+    return click.option(name, envvar=envvar, type=kind, help=help)
 
 
 def connection_options(func: F) -> F:
     """Where the cluster is; the env names are the Temporal CLI's own."""
-    options = [
-        click.option(
-            "--address",
-            envvar="TEMPORAL_ADDRESS",
-            default="127.0.0.1:7233",
-            show_default=True,
-            help="Temporal frontend HOST:PORT.",
-        ),
-        click.option(
-            "--namespace", envvar="TEMPORAL_NAMESPACE", default="default", show_default=True
-        ),
-        click.option(
-            "--task-queue",
-            envvar="SORA_BROWSER_TASK_QUEUE",
-            default="sora-browser",
-            show_default=True,
-        ),
-        click.option("--tls", is_flag=True, help="Use TLS (implied by --tls-cert or --api-key)."),
-        click.option(
-            "--tls-cert",
-            envvar="TEMPORAL_TLS_CLIENT_CERT_PATH",
-            type=click.Path(exists=True, dir_okay=False, path_type=Path),
-            help="Client certificate for mTLS.",
-        ),
-        click.option(
-            "--tls-key",
-            envvar="TEMPORAL_TLS_CLIENT_KEY_PATH",
-            type=click.Path(exists=True, dir_okay=False, path_type=Path),
-            help="Client private key for mTLS.",
-        ),
-        click.option(
-            "--tls-ca",
-            envvar="TEMPORAL_TLS_SERVER_CA_CERT_PATH",
-            type=click.Path(exists=True, dir_okay=False, path_type=Path),
-            help="CA certificate of the server.",
-        ),
-        click.option("--api-key", envvar="TEMPORAL_API_KEY", help="API key (Temporal Cloud)."),
-        click.option("-q", "--quiet", is_flag=True, help="Print nothing but data and errors."),
-        click.option("-v", "--verbose", is_flag=True, help="Log more; tracebacks on errors."),
-    ]
-    for option in reversed(options):
-        func = option(func)
-    return func
+    return apply(
+        func,
+        [
+            click.option(
+                "--address",
+                envvar="TEMPORAL_ADDRESS",
+                default=DEFAULT_ADDRESS,
+                show_default=True,
+                help="Temporal frontend HOST:PORT.",
+            ),
+            click.option(
+                "--namespace",
+                envvar="TEMPORAL_NAMESPACE",
+                default=DEFAULT_NAMESPACE,
+                show_default=True,
+            ),
+            click.option(
+                "--task-queue",
+                envvar="SORA_BROWSER_TASK_QUEUE",
+                default=DEFAULT_TASK_QUEUE,
+                show_default=True,
+            ),
+            click.option("--tls", is_flag=True, help="Use TLS (implied by --tls-cert, --api-key)."),
+            _path_option("--tls-cert", "TEMPORAL_TLS_CLIENT_CERT_PATH", "Client certificate."),
+            _path_option("--tls-key", "TEMPORAL_TLS_CLIENT_KEY_PATH", "Client private key."),
+            _path_option("--tls-ca", "TEMPORAL_TLS_SERVER_CA_CERT_PATH", "CA of the server."),
+            click.option("--api-key", envvar="TEMPORAL_API_KEY", help="API key (Temporal Cloud)."),
+            verbosity_options,
+        ],
+    )
 
 
 def _connect_options(kwargs: dict[str, Any]) -> ConnectOptions:
-    from .connection import ConnectOptions
+    from ..temporal.connection import ConnectOptions
 
     return ConnectOptions(
         address=kwargs.pop("address"),
@@ -90,48 +94,20 @@ def _connect_options(kwargs: dict[str, Any]) -> ConnectOptions:
     )
 
 
-def _run(work: Coroutine[Any, Any, int], *, verbose: bool) -> NoReturn:
-    """Run ``work``; any failure ends in one line on stderr (a traceback only with -v)."""
-    try:
-        code = asyncio.run(work)
-    except KeyboardInterrupt:
-        code = EXIT_INTERRUPTED
-    except Exception as exc:  # connection refused, bad certificate, ...: one clear line
-        if verbose:
-            import traceback
-
-            traceback.print_exception(exc, file=sys.stderr)
-        click.echo(f"error: {exc}", err=True)
-        code = getattr(exc, "exit_code", 1)
-    _exit_without_finalizing(code)
+def _voice(kwargs: dict[str, Any], *, json_output: bool = False) -> Voice:
+    return Voice(quiet=kwargs.pop("quiet"), verbose=kwargs.pop("verbose"), json_output=json_output)
 
 
-def _exit_without_finalizing(code: int) -> NoReturn:
-    """Flush what we wrote, then leave without the interpreter's teardown.
-
-    temporalio's Rust core keeps threads that can still take the GIL while CPython finalizes;
-    now and then that aborts the process (SIGABRT, "PyGILState_Release: thread state ... must be
-    current when releasing", temporalio/sdk-python#300) after all the work is done, turning exit
-    1 into 134. Every file and connection is closed by the time ``asyncio.run`` returns, so
-    skipping finalization loses nothing.
-    """
-    logging.shutdown()
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(OSError, ValueError):
-            stream.flush()
-    os._exit(code)
-
-
-def _setup_logging(quiet: bool, verbose: bool) -> None:
-    level = logging.WARNING if quiet else logging.DEBUG if verbose else logging.INFO
+def _setup_logging(voice: Voice) -> None:
+    level = logging.WARNING if voice.quiet else logging.DEBUG if voice.verbose else logging.INFO
     logging.basicConfig(level=level, stream=sys.stderr, format="%(asctime)s %(message)s")
-    if not verbose:  # the SDK's per-poll chatter is noise for a person watching a worker
+    if not voice.verbose:  # the SDK's per-poll chatter is noise for a person watching a worker
         logging.getLogger("temporalio").setLevel(logging.WARNING)
 
 
 @click.command()
 @connection_options
-@output_dir_option
+@output_dir_option("Folder for the videos (default: <system temp>/sora_videos).")
 @click.option(
     "--max-concurrent",
     type=click.IntRange(min=1),
@@ -139,39 +115,13 @@ def _setup_logging(quiet: bool, verbose: bool) -> None:
     show_default=True,
     help="Activities this worker runs at once.",
 )
-@click.option(
-    "--allow-host",
-    multiple=True,
-    metavar="HOST",
-    help="Also allow this host (repeatable; env SORA_BROWSER_ALLOW_HOSTS).",
+@allow_host_option()
+@mode_option("How links are resolved unless a workflow asks otherwise.")
+@chromium_option()
+@retries_option(
+    1, "Library retries inside one activity attempt (Temporal retries the rest).", maximum=10
 )
-@click.option(
-    "--mode",
-    type=click.Choice(["auto", "static", "browser"]),
-    default="auto",
-    show_default=True,
-    help="How links are resolved unless a workflow asks otherwise.",
-)
-@click.option(
-    "--chromium",
-    envvar="SORA_BROWSER_CHROMIUM",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Chromium binary to use.",
-)
-@click.option(
-    "--retries",
-    type=click.IntRange(min=0, max=10),
-    default=1,
-    show_default=True,
-    help="Library retries inside one activity attempt (Temporal retries the rest).",
-)
-@click.option(
-    "--timeout",
-    type=click.FloatRange(min=1),
-    default=3600.0,
-    show_default=True,
-    help="Total seconds one download may take inside an attempt.",
-)
+@timeout_option(3600.0, "Total seconds one download may take inside an attempt.")
 @click.option(
     "--graceful-shutdown",
     type=click.FloatRange(min=0),
@@ -181,10 +131,10 @@ def _setup_logging(quiet: bool, verbose: bool) -> None:
 )
 def worker(**kwargs: Any) -> None:
     """Run a Temporal worker for the sora-browser workflows and activities."""
-    quiet, verbose = kwargs.pop("quiet"), kwargs.pop("verbose")
-    _setup_logging(quiet, verbose)
+    voice = _voice(kwargs)
+    _setup_logging(voice)
     connect = _connect_options(kwargs)
-    _run(_worker(connect, quiet=quiet, **kwargs), verbose=verbose)
+    run(_worker(connect, voice=voice, **kwargs), voice, hard_exit=True)
 
 
 async def _worker(
@@ -193,13 +143,12 @@ async def _worker(
     task_queue: str,
     max_concurrent: int,
     graceful_shutdown: float,
-    quiet: bool,
+    voice: Voice,
     **settings: Any,
 ) -> int:
     from datetime import timedelta
 
-    from .._cli_common import say
-    from .worker import connect, run_worker
+    from ..temporal.worker import connect, run_worker
 
     activities = _activities(**settings)
     client = await connect(connect_options)
@@ -213,9 +162,9 @@ async def _worker(
         activities,
         max_concurrent=max_concurrent,
         graceful_shutdown=timedelta(seconds=graceful_shutdown),
-        on_ready=lambda: say(quiet, ready),
+        on_ready=lambda: voice.say(ready),
     )
-    say(quiet, "Worker stopped.")
+    voice.say("Worker stopped.")
     return 0
 
 
@@ -229,7 +178,7 @@ def _activities(
     timeout: float,
 ) -> SoraActivities:
     from ..options import DownloadOptions, ResolveOptions
-    from .activities import SoraActivities
+    from ..temporal.activities import SoraActivities
 
     hosts = allowed_hosts(allow_host)
     return SoraActivities(
@@ -253,7 +202,7 @@ def _activities(
 )
 def temporal_dev(port: int, ui_port: int | None, db_filename: Path | None) -> None:
     """Run a local Temporal dev server on 127.0.0.1 for trying the worker out."""
-    from .devserver import INSTALL_HINT, dev_server_args, find_temporal_cli
+    from ..temporal.devserver import INSTALL_HINT, dev_server_args, find_temporal_cli
 
     cli = find_temporal_cli()
     if cli is None:
@@ -267,19 +216,11 @@ def temporal_dev(port: int, ui_port: int | None, db_filename: Path | None) -> No
 @click.command()
 @click.argument("inputs", nargs=-1, required=True, metavar="URL|FILE...")
 @connection_options
-@click.option(
-    "--output-dir",
-    "-o",
-    metavar="DIR",
-    help="Folder for the videos, relative to (or inside) the worker's output folder.",
+@output_dir_option(
+    "Folder for the videos, relative to (or inside) the worker's output folder.",
+    path_type=False,
 )
-@click.option(
-    "--mode",
-    type=click.Choice(["auto", "static", "browser"]),
-    default="auto",
-    show_default=True,
-    help="auto: as the worker is configured.",
-)
+@mode_option("auto: as the worker is configured.")
 @click.option("--batch", is_flag=True, help="Batch workflows instead of one per link.")
 @click.option(
     "--batch-size",
@@ -324,15 +265,15 @@ def submit(inputs: tuple[str, ...], **kwargs: Any) -> None:
     URL|FILE: share links, or files with one link per line (``-`` reads stdin). With --wait
     the command exits 1 when any link failed.
     """
-    from ..batch import drop_repeats, read_links
-    from .data import ActivityPolicy, SoraExtractionInput
+    from ..temporal.data import ActivityPolicy, SoraExtractionInput
+    from .batch import drop_repeats, read_links
     from .starter import submit_links
 
-    quiet, verbose = kwargs.pop("quiet"), kwargs.pop("verbose")
+    voice = _voice(kwargs, json_output=kwargs.pop("json_output"))
     connect = _connect_options(kwargs)
     # The workers judge the links; this only keeps one workflow per video (the env's
     # allowed hosts help it see that two loopback links are the same).
-    urls = drop_repeats(read_links(inputs), allowed_hosts(()), quiet=quiet)
+    urls = drop_repeats(read_links(inputs), allowed_hosts(()), quiet=voice.quiet)
     mode, output_dir = kwargs.pop("mode"), kwargs.pop("output_dir")
     links = [SoraExtractionInput(share_url=u, mode=mode, output_dir=output_dir) for u in urls]
     policy = ActivityPolicy(
@@ -342,5 +283,5 @@ def submit(inputs: tuple[str, ...], **kwargs: Any) -> None:
     )
     batch, batch_size = kwargs.pop("batch"), kwargs.pop("batch_size")
     batch_size = batch_size if batch else None
-    work = submit_links(connect, links, policy, batch_size=batch_size, quiet=quiet, **kwargs)
-    _run(work, verbose=verbose)
+    work = submit_links(connect, links, policy, batch_size=batch_size, voice=voice, **kwargs)
+    run(work, voice, hard_exit=True)

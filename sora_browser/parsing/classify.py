@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from enum import Enum
 
-from ._text import _attrs, unescape_html
+from .candidates import tag_attributes, unescape_html
 
 
 class PageState(Enum):
@@ -83,7 +83,7 @@ _GENERIC_TITLES = frozenset({"sora", "sora 2", "just a moment...", "log in", "op
 
 def page_title(html: str) -> str | None:
     """The page's own title for the video (og:title, <title>, prompt), unescaped."""
-    metas = (_attrs(m.group(1)) for m in _META_TAG.finditer(html))
+    metas = (tag_attributes(m.group(1)) for m in _META_TAG.finditer(html))
     titles = [
         a.get("content", "")
         for a in metas

@@ -12,36 +12,26 @@ callback (the share link resolved again) and the download continues from the ``.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import hashlib
-import os
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
 import aiohttp
 from tenacity import AsyncRetrying
 
-from . import _http
-from ._partfile import PartFiles, PartState, local_errors
-from ._ratelimit import TokenBucket
-from ._segments import SegmentRun, connections_for, layout, preallocate, probe_end
-from ._stream import (
-    Answer,
-    RangeNotSatisfiable,
-    Request,
-    RestartNeeded,
-    check_ftyp,
-    open_range,
-)
-from ._writer import Hasher, Writer, hash_file, pump
-from .cookies import load_cookies
-from .errors import FetchError, IncompleteDownload, NotAVideo, SignatureExpired
-from .models import Cookie, DownloadResult, ProgressCallback
-from .options import DownloadOptions
-from .urls import UrlPolicy, is_expired, signed_url_expiry
+from .. import _http
+from ..cookies import load_cookies
+from ..errors import FetchError, IncompleteDownload, NotAVideo, SignatureExpired, local_errors
+from ..models import Cookie, DownloadResult, ProgressCallback
+from ..options import DownloadOptions
+from ..urls import UrlPolicy, is_expired, signed_url_expiry
+from .partfile import PartFile, PartState
+from .pieces import PieceRun, connections_for, layout, probe_end
+from .ranges import RangeAnswer, RangeNotSatisfiable, RangeRequest, RestartNeeded, open_range
+from .ratelimit import TokenBucket
+from .writer import Writer, pump
 
 Refresh = Callable[[], Awaitable[str]]
 """Resolves the share link again and returns a freshly signed media URL."""
@@ -51,31 +41,26 @@ __all__ = ["Refresh", "VideoDownloader"]
 
 @dataclass
 class _Job:
-    """One call to ``fetch``: where it stands, what it has counted."""
+    """One call to ``fetch``: where it stands on the network side, what it has counted."""
 
     url: str
-    files: PartFiles
-    fd: int
-    state: PartState
-    request: Request
+    part: PartFile
+    request: RangeRequest
     progress: ProgressCallback | None
     refresh: Refresh | None
-    hasher: Hasher = field(default_factory=hashlib.sha256)
-    hashed: int = 0
-    """The hasher has seen bytes ``[0, hashed)`` of the ``.part``."""
+    limiter: TokenBucket | None
     attempts: int = 0
     reresolved: int = 0
     resumed_from: int = 0
     connections: int = 1
     content_type: str | None = None
-    limiter: TokenBucket | None = None
 
-    def result(self, size: int, elapsed: float) -> DownloadResult:
+    def result(self, elapsed: float) -> DownloadResult:
         return DownloadResult(
-            path=self.files.output,
+            path=self.part.output,
             url=self.url,
-            size=size,
-            sha256=self.hasher.hexdigest(),
+            size=self.part.size(),
+            sha256=self.part.hasher.hexdigest(),
             content_type=self.content_type,
             resumed_from=self.resumed_from,
             attempts=self.attempts,
@@ -143,23 +128,23 @@ class VideoDownloader:
         """Download ``url`` to ``output_path``, resuming a ``.part``; describe the result."""
         session = self._ensure_session()
         _http.add_cookies(session, cookies)
-        files = PartFiles(Path(output_path))
+        part = PartFile(Path(output_path))
         started = time.monotonic()
         with local_errors("create the output folder"):
-            files.output.parent.mkdir(parents=True, exist_ok=True)
-        files.refuse_special_output()
-        with files.locked():
-            job = self._new_job(url, files, self._request(session, referer), progress, refresh)
+            part.output.parent.mkdir(parents=True, exist_ok=True)
+        part.refuse_special_output()
+        with part.locked():
+            part.open()
+            job = self._new_job(url, part, self._request(session, referer), progress, refresh)
             try:
                 await self._run_with_deadline(job)
-                size = os.fstat(job.fd).st_size
+                return job.result(time.monotonic() - started)
             except NotAVideo:
-                files.discard()  # not a video: nothing worth resuming
+                part.discard()  # not a video: nothing worth resuming
                 raise
             finally:
-                os.close(job.fd)
-                _drop_if_empty(files)
-        return job.result(size, time.monotonic() - started)
+                part.close()
+                part.drop_if_empty()
 
     def _ensure_session(self) -> aiohttp.ClientSession:
         if self._session is None:
@@ -177,37 +162,26 @@ class VideoDownloader:
             )
         return self._session
 
-    def _request(self, session: aiohttp.ClientSession, referer: str | None) -> Request:
+    def _request(self, session: aiohttp.ClientSession, referer: str | None) -> RangeRequest:
         # identity: byte counts and ranges must refer to the stored bytes, not a gzip of them.
         headers = {"Accept-Encoding": "identity"}
         if referer:
             headers["Referer"] = referer
-        return Request(session, self._policy, headers, self.options.verify_video)
+        return RangeRequest(session, self._policy, headers, self.options.verify_video)
 
     def _new_job(
         self,
         url: str,
-        files: PartFiles,
-        request: Request,
+        part: PartFile,
+        request: RangeRequest,
         progress: ProgressCallback | None,
         refresh: Refresh | None,
     ) -> _Job:
-        state = files.load_state()
-        fd = files.open_part()
-        if state is None:
-            with local_errors("reset the partial file"):
-                os.ftruncate(fd, 0)  # a .part without state: unknown origin, not trusted
-            state = PartState()
         limit = self.options.limit_rate
-        job = _Job(url, files, fd, state, request, progress, refresh)
-        job.limiter = TokenBucket(limit) if limit else None
-        job.resumed_from = self._done(job)
+        limiter = TokenBucket(limit) if limit else None
+        job = _Job(url, part, request, progress, refresh, limiter)
+        job.resumed_from = part.done()
         return job
-
-    def _done(self, job: _Job) -> int:
-        if job.state.segments is not None:
-            return sum(s.pos - s.start for s in job.state.segments)
-        return os.fstat(job.fd).st_size
 
     def _retrying(self) -> AsyncRetrying:
         options = self.options
@@ -228,7 +202,7 @@ class VideoDownloader:
 
     async def _run(self, job: _Job) -> None:
         while True:
-            before = self._done(job)
+            before = job.part.done()
             try:
                 self._check_expiry(job.url)
                 async for attempt in self._retrying():
@@ -241,7 +215,7 @@ class VideoDownloader:
             except FetchError as exc:
                 # Retries are for a link that is stuck, not one that keeps delivering: if the
                 # failed round still moved the .part forward, it earns a fresh round.
-                if not exc.retryable or self._done(job) <= before:
+                if not exc.retryable or job.part.done() <= before:
                     raise
         await self._finish(job)
 
@@ -266,61 +240,61 @@ class VideoDownloader:
         job.url = await job.refresh()
 
     async def _attempt(self, job: _Job) -> None:
+        part = job.part
         try:
-            if job.state.segments is not None:
-                await self._run_segments(job, None)
+            if part.state.pieces is not None:
+                await self._run_pieces(job, None)
                 return
-            offset = os.fstat(job.fd).st_size
-            if offset and offset == job.state.total:
+            offset = part.size()
+            if offset and offset == part.state.total:
                 return  # complete already (a run that stopped before renaming)
-            validator = job.state.validator if offset else None
+            validator = part.state.validator if offset else None
             end = None if offset else probe_end(self.options.connections)
             async with open_range(job.request, job.url, offset, end, validator) as answer:
                 await self._consume(job, answer, offset, bounded=end is not None)
         except RangeNotSatisfiable as exc:
-            if exc.total is not None and exc.total == os.fstat(job.fd).st_size:
-                job.state.total = exc.total  # the .part already holds everything
+            if exc.total is not None and exc.total == part.size():
+                part.state.total = exc.total  # the .part already holds everything
                 return
-            self._start_over(job)
+            part.reset()
             raise RestartNeeded("The server refused to resume; starting over") from exc
         except RestartNeeded:
-            self._start_over(job)
+            part.reset()
             raise
 
-    async def _consume(self, job: _Job, answer: Answer, offset: int, *, bounded: bool) -> None:
+    async def _consume(self, job: _Job, answer: RangeAnswer, offset: int, *, bounded: bool) -> None:
+        part = job.part
         if answer.partial and answer.start != offset:
             raise RestartNeeded(f"Asked for bytes from {offset}, got from {answer.start}")
-        if (
-            answer.partial
-            and offset
-            and answer.contradicts(job.state.etag, job.state.last_modified)
-        ):
+        state = part.state
+        if answer.partial and offset and answer.contradicts(state.etag, state.last_modified):
             raise RestartNeeded("The file changed on the server; starting over")
         if not answer.partial and offset:
-            self._start_over(job)  # a 200 is the whole file: If-Range failed or no ranges
+            part.reset()  # a 200 is the whole file: If-Range failed or no ranges
             offset = 0
         job.content_type = answer.content_type
-        job.state = PartState(
+        part.state = PartState(
             etag=answer.etag, last_modified=answer.last_modified, total=answer.total
         )
-        segments = None if offset else layout(self.options.connections, answer)
-        if segments is not None and answer.total:
-            job.state.segments = segments
-            preallocate(job.fd, answer.total)
-            job.files.save_state(job.state)
-            await self._run_segments(job, answer)
+        pieces = None if offset else layout(self.options.connections, answer)
+        if pieces is not None and answer.total:
+            part.state.pieces = pieces
+            part.preallocate(answer.total)
+            part.save_state()
+            await self._run_pieces(job, answer)
             return
-        job.files.save_state(job.state)
+        part.save_state()
         await self._stream(job, answer, offset, bounded=bounded and answer.partial)
 
-    async def _stream(self, job: _Job, answer: Answer, offset: int, *, bounded: bool) -> None:
-        await self._catch_up_hash(job, offset)
+    async def _stream(self, job: _Job, answer: RangeAnswer, offset: int, *, bounded: bool) -> None:
+        part = job.part
+        await part.hash_to(offset)
 
         def written(end: int) -> None:
             if job.progress is not None:
                 job.progress(end, answer.total)
 
-        writer = Writer(job.fd, job.hasher, written)
+        writer = Writer(part.fd, part.hasher, written)
         try:
             end = await pump(
                 answer,
@@ -331,34 +305,30 @@ class VideoDownloader:
                 limiter=job.limiter,
             )
         finally:
-            job.hashed = offset if writer.hashed_to is None else writer.hashed_to
+            part.hashed = offset if writer.hashed_to is None else writer.hashed_to
         if answer.total is not None and end < answer.total:
             raise IncompleteDownload(f"Got {end} of {answer.total} bytes", url=job.url)
-        if job.state.total is None:
+        if part.state.total is None:
             if bounded:  # ``bytes 0-N/*``: the size is unknown, so more may follow the range
                 raise IncompleteDownload("Size unknown after the first range; continuing")
-            job.state.total = end  # no length announced: the end of the body is the end
-            job.files.save_state(job.state)
+            part.state.total = end  # no length announced: the end of the body is the end
+            part.save_state()
 
-    async def _run_segments(self, job: _Job, first: Answer | None) -> None:
-        total = job.state.total
+    async def _run_pieces(self, job: _Job, first: RangeAnswer | None) -> None:
+        total = job.part.state.total
 
         def progress(done: int) -> None:
             if job.progress is not None:
                 job.progress(done, total)
 
-        run = SegmentRun(
+        run = PieceRun(
             req=job.request,
             url=job.url,
-            fd=job.fd,
-            state=job.state,
-            save_state=job.files.save_state,
+            part=job.part,
             retrying=self._retrying,
             read_size=self._read_size(job),
             limiter=job.limiter,
             on_progress=progress,
-            hasher=job.hasher,
-            hashed_to=job.hashed,
             connections=connections_for(self.options.connections),
         )
         job.connections = max(job.connections, min(run.connections, len(run.pieces)))
@@ -366,45 +336,16 @@ class VideoDownloader:
             await run.run(first)
         finally:
             job.attempts += run.attempts
-            job.hashed = run.hashed_to
 
     def _read_size(self, job: _Job) -> int:
         size = self.options.chunk_size
         return job.limiter.read_size(size) if job.limiter else size
 
-    def _start_over(self, job: _Job) -> None:
-        with local_errors("reset the partial file"):
-            os.ftruncate(job.fd, 0)
-        job.state = PartState()
-        job.hasher, job.hashed = hashlib.sha256(), 0
-        with contextlib.suppress(FileNotFoundError):
-            job.files.state_path.unlink()
-
-    async def _catch_up_hash(self, job: _Job, end: int) -> None:
-        """Hash what the ``.part`` already holds (a resume), in a thread."""
-        if job.hashed > end:
-            job.hasher, job.hashed = hashlib.sha256(), 0
-        if job.hashed < end:
-            with local_errors("read the partial file"):
-                await asyncio.to_thread(hash_file, job.fd, job.hasher, job.hashed, end)
-            job.hashed = end
-
     async def _finish(self, job: _Job) -> None:
-        size = os.fstat(job.fd).st_size
-        if (job.state.total is not None and size != job.state.total) or any(
-            s.remaining for s in job.state.segments or ()
-        ):
-            raise IncompleteDownload(f"Got {size} of {job.state.total} bytes", url=job.url)
+        part = job.part
+        if not part.complete():
+            raise IncompleteDownload(f"Got {part.size()} of {part.state.total} bytes", url=job.url)
         if self.options.verify_video:
-            with local_errors("read the partial file"):
-                head = os.pread(job.fd, 8, 0)
-            check_ftyp(head.ljust(8, b"\0"), job.url)
-        await self._catch_up_hash(job, size)
-        job.files.commit(job.fd)
-
-
-def _drop_if_empty(files: PartFiles) -> None:
-    """A failed first attempt should not leave an empty ``.part`` and state behind."""
-    with contextlib.suppress(OSError):
-        if files.part.stat().st_size == 0:
-            files.discard()
+            part.check_ftyp(job.url)
+        await part.hash_to(part.size())
+        part.commit()

@@ -23,10 +23,9 @@ import os
 from collections.abc import Callable
 from typing import Protocol
 
-from ._partfile import local_errors
-from ._ratelimit import TokenBucket
-from ._stream import Answer
-from .errors import IncompleteDownload
+from ..errors import IncompleteDownload, local_errors
+from .ranges import RangeAnswer
+from .ratelimit import TokenBucket
 
 WRITEBACK_WINDOW = 16 * 1024 * 1024
 _SYNC_FILE_RANGE_WRITE = 2
@@ -121,7 +120,7 @@ class Writer:
 
 
 async def pump(
-    answer: Answer,
+    answer: RangeAnswer,
     writer: Writer,
     *,
     offset: int,

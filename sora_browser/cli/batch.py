@@ -15,18 +15,9 @@ from typing import Any
 
 import click
 
-from ._cli_common import (
-    KEPT_PART,
-    Settings,
-    build_service,
-    common_options,
-    download_options,
-    emit_json,
-    output_dir_option,
-    run_command,
-    say,
-)
-from ._progress import format_size
+from .options import Settings, common_options, download_options, output_dir_option
+from .progress import format_size
+from .runner import KEPT_PART, emit_json, run, say
 
 ARCHIVE_PREFIX = "sora "
 
@@ -60,7 +51,7 @@ def load_archive(path: Path | None) -> set[str]:
 
 @click.command()
 @click.argument("inputs", nargs=-1, required=True, metavar="FILE|URL...")
-@output_dir_option
+@output_dir_option("Folder for the videos (default: <system temp>/sora_videos).")
 @click.option(
     "--jobs",
     "-j",
@@ -91,7 +82,7 @@ def batch(
         raise click.UsageError("no links given")
     download = {"connections": connections, "limit_rate": limit_rate}
     work = _batch(settings, links, output_dir, jobs, archive, download)
-    run_command(settings, None, work, on_interrupt=KEPT_PART)
+    run(work, settings.voice, on_interrupt=KEPT_PART)
 
 
 def drop_repeats(links: list[str], allow_hosts: frozenset[str], *, quiet: bool) -> list[str]:
@@ -101,8 +92,8 @@ def drop_repeats(links: list[str], allow_hosts: frozenset[str], *, quiet: bool) 
     file; downloading them side by side would only make all but one fail on the file's lock.
     Links that do not parse are kept, to be reported with the rest.
     """
-    from .errors import BadInput
-    from .urls import UrlPolicy, parse_share_url
+    from ..errors import BadInput
+    from ..urls import UrlPolicy, parse_share_url
 
     policy = UrlPolicy(allow_hosts)
     first_by_id: dict[str, str] = {}
@@ -129,13 +120,15 @@ async def _batch(
     archive: Path | None,
     download: dict[str, Any],
 ) -> int:
-    from .service import default_output_dir
+    from ..errors import local_errors
+    from ..output import default_output_dir
 
     folder = output_dir or default_output_dir()
-    folder.mkdir(parents=True, exist_ok=True)
+    with local_errors("create the output folder"):
+        folder.mkdir(parents=True, exist_ok=True)
     done = load_archive(archive)
     limit = asyncio.Semaphore(jobs)
-    async with build_service(settings, **download) as service:
+    async with settings.service(**download) as service:
         outcomes = await asyncio.gather(
             *(_one(settings, service, link, folder, limit, done, archive) for link in links)
         )
@@ -153,9 +146,10 @@ async def _one(
     done: set[str],
     archive: Path | None,
 ) -> bool:
-    from .errors import SoraBrowserError
-    from .reporting import download_json, error_json
-    from .urls import UrlPolicy, parse_share_url
+    from ..errors import SoraBrowserError
+    from ..output import output_path_for
+    from ..urls import UrlPolicy, parse_share_url
+    from .json_output import error_json
 
     async with limit:
         try:
@@ -163,7 +157,8 @@ async def _one(
             if share.share_id in done:
                 say(settings.quiet, f"- {share.share_id}: already in the archive, skipped")
                 return True
-            extraction = await service.extract(share.url, folder / f"{share.share_id}.mp4")
+            target = output_path_for(share.share_id, folder)
+            extraction = await service.extract(share.url, target)
         except SoraBrowserError as exc:
             if settings.json_output:
                 emit_json(error_json(link, exc))
@@ -171,7 +166,7 @@ async def _one(
             return False
     result = extraction.download
     if settings.json_output:
-        emit_json(download_json(extraction.resolved, result))
+        emit_json(extraction.to_json())
     say(settings.quiet, f"✓ {share.share_id}  {format_size(result.size)}  {result.path}")
     if archive is not None:
         with archive.open("a", encoding="utf-8") as handle:

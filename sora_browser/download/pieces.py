@@ -16,19 +16,17 @@ mixing two versions would be corruption.
 from __future__ import annotations
 
 import asyncio
-import errno
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from tenacity import AsyncRetrying
 
-from ._partfile import PartState, Segment, local_errors
-from ._ratelimit import TokenBucket
-from ._stream import Answer, Request, RestartNeeded, open_range
-from ._writer import Hasher, Writer, hash_file, pump
-from .errors import FetchError, IncompleteDownload
+from ..errors import FetchError, IncompleteDownload
+from .partfile import PartFile, Piece
+from .ranges import RangeAnswer, RangeRequest, RestartNeeded, open_range
+from .ratelimit import TokenBucket
+from .writer import Writer, pump
 
 MiB = 1024 * 1024
 PROBE_BYTES = 256 * 1024
@@ -42,11 +40,11 @@ SAVE_EVERY_BYTES = 8 * MiB
 SAVE_EVERY_SECONDS = 0.5
 
 
-def plan(total: int, connections: int, *, start: int = 0) -> list[Segment]:
+def plan(total: int, connections: int, *, start: int = 0) -> list[Piece]:
     """Cut ``[start, total)`` into pieces, about ``PIECES_PER_CONNECTION`` per connection."""
     wanted = -(-(total - start) // (connections * PIECES_PER_CONNECTION))
     size = min(MAX_PIECE, max(MIN_PIECE, wanted))
-    return [Segment(at, min(at + size, total), at) for at in range(start, total, size)]
+    return [Piece(at, min(at + size, total), at) for at in range(start, total, size)]
 
 
 def probe_end(requested: int) -> int | None:
@@ -64,36 +62,32 @@ def connections_for(requested: int) -> int:
     return AUTO_CONNECTIONS if requested == 0 else requested
 
 
-def layout(requested: int, answer: Answer) -> list[Segment] | None:
+def layout(requested: int, answer: RangeAnswer) -> list[Piece] | None:
     """The pieces for this first answer, or None to stay on one connection."""
     total = answer.total
     if not answer.partial or answer.start != 0 or not total or requested == 1:
         return None
     first_end = answer.length if answer.length is not None else total
     if first_end < total:  # a bounded probe: it is piece 0, the rest is cut up
-        return [Segment(0, first_end, 0), *plan(total, requested, start=first_end)]
+        return [Piece(0, first_end, 0), *plan(total, requested, start=first_end)]
     if requested == 0 and total >= AUTO_THRESHOLD:
         return plan(total, AUTO_CONNECTIONS)
     return None
 
 
 @dataclass
-class SegmentRun:
+class PieceRun:
     """The pieces of one download and the connections working through them."""
 
-    req: Request
+    req: RangeRequest
     url: str
-    fd: int
-    state: PartState
-    save_state: Callable[[PartState], None]
+    part: PartFile
+    """Its hash follows the completed prefix of the file while the pieces arrive."""
     retrying: Callable[[], AsyncRetrying]
     read_size: int
     limiter: TokenBucket | None
     on_progress: Callable[[int], None]
     """Called with the bytes done over all pieces."""
-    hasher: Hasher
-    hashed_to: int
-    """``hasher`` has seen bytes ``[0, hashed_to)``; it follows the completed prefix."""
     connections: int
     attempts: int = 0
     _claimed: set[int] = field(default_factory=set)
@@ -101,14 +95,11 @@ class SegmentRun:
     _saved_at: tuple[int, float] = (0, 0.0)
 
     @property
-    def pieces(self) -> list[Segment]:
-        assert self.state.segments is not None
-        return self.state.segments
+    def pieces(self) -> list[Piece]:
+        assert self.part.state.pieces is not None
+        return self.part.state.pieces
 
-    def done(self) -> int:
-        return sum(p.pos - p.start for p in self.pieces)
-
-    async def run(self, first: Answer | None = None) -> None:
+    async def run(self, first: RangeAnswer | None = None) -> None:
         """Fetch every unfinished piece; ``first`` already answers piece 0."""
         workers = min(self.connections, sum(1 for p in self.pieces if p.remaining)) or 1
         tasks = [
@@ -122,17 +113,17 @@ class SegmentRun:
             await asyncio.gather(*tasks, return_exceptions=True)
             raise
         finally:
-            self.save_state(self.state)
+            self.part.save_state()
             await self._settle_hashing()
 
-    def _claim(self) -> Segment | None:
+    def _claim(self) -> Piece | None:
         for index, piece in enumerate(self.pieces):
             if piece.remaining and index not in self._claimed:
                 self._claimed.add(index)
                 return piece
         return None
 
-    async def _worker(self, first: Answer | None) -> None:
+    async def _worker(self, first: RangeAnswer | None) -> None:
         if first is not None and self.pieces[0].remaining:
             self._claimed.add(0)
             try:
@@ -147,9 +138,9 @@ class SegmentRun:
                     self.attempts += 1
                     await self._fetch(piece)
 
-    async def _fetch(self, piece: Segment) -> None:
+    async def _fetch(self, piece: Piece) -> None:
         async with open_range(
-            self.req, self.url, piece.pos, piece.end, self.state.validator
+            self.req, self.url, piece.pos, piece.end, self.part.state.validator
         ) as answer:
             if not answer.partial or answer.start != piece.pos or self._contradicted(answer):
                 raise RestartNeeded("The server no longer serves the same file; starting over")
@@ -159,15 +150,16 @@ class SegmentRun:
                 f"Range {piece.start}-{piece.end} ended at {piece.pos}", url=self.url
             )
 
-    def _contradicted(self, answer: Answer) -> bool:
-        return answer.contradicts(self.state.etag, self.state.last_modified)
+    def _contradicted(self, answer: RangeAnswer) -> bool:
+        state = self.part.state
+        return answer.contradicts(state.etag, state.last_modified)
 
-    async def _pump(self, piece: Segment, answer: Answer) -> None:
+    async def _pump(self, piece: Piece, answer: RangeAnswer) -> None:
         def written(end: int) -> None:
             piece.pos = end
             self._after_write()
 
-        writer = Writer(self.fd, None, written)
+        writer = Writer(self.part.fd, None, written)
         await pump(
             answer,
             writer,
@@ -178,11 +170,11 @@ class SegmentRun:
         )
 
     def _after_write(self) -> None:
-        done, now = self.done(), time.monotonic()
+        done, now = self.part.done(), time.monotonic()
         self.on_progress(done)
         last_done, last_time = self._saved_at
         if done - last_done >= SAVE_EVERY_BYTES or now - last_time >= SAVE_EVERY_SECONDS:
-            self.save_state(self.state)
+            self.part.save_state()
             self._saved_at = (done, now)
         self._maybe_hash()
 
@@ -195,31 +187,18 @@ class SegmentRun:
 
     def _maybe_hash(self) -> None:
         frontier = self._frontier()
-        if self._hashing is None and frontier - self.hashed_to >= HASH_STEP:
+        if self._hashing is None and frontier - self.part.hashed >= HASH_STEP:
             self._hashing = asyncio.create_task(self._hash_until(frontier))
 
     async def _hash_until(self, end: int) -> None:
-        with local_errors("read the partial file"):
-            await asyncio.to_thread(hash_file, self.fd, self.hasher, self.hashed_to, end)
-        self.hashed_to = end
+        await self.part.hash_to(end)
         self._hashing = None
         self._maybe_hash()
 
     async def _settle_hashing(self) -> None:
-        # A thread cannot be cancelled; let the running step finish so hashed_to is exact.
+        # A thread cannot be cancelled; let the running step finish so the hash is exact.
         while self._hashing is not None:
             task = self._hashing
             await asyncio.gather(task, return_exceptions=True)
             if self._hashing is task:
                 self._hashing = None
-
-
-def preallocate(fd: int, total: int) -> None:
-    """Reserve the whole file now, so a full disk fails up front rather than at 97 %."""
-    with local_errors("reserve space for the download"):
-        try:
-            os.posix_fallocate(fd, 0, total)
-        except OSError as exc:
-            if exc.errno not in (errno.EOPNOTSUPP, errno.EINVAL):
-                raise
-            os.ftruncate(fd, total)

@@ -1,29 +1,14 @@
-"""JSON shapes shared by the CLI (``--json``) and Temporal ``submit --wait`` (DESIGN.md)."""
+"""The failure record of ``--json`` (DESIGN.md); success records are the models' ``to_json``."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from .errors import SoraBrowserError
-from .models import DownloadResult, ResolvedVideo
-
-
-def download_json(resolved: ResolvedVideo, result: DownloadResult) -> dict[str, Any]:
-    """One line of ``download --json``: where the file is and what it is."""
-    record = resolved.to_json()
-    record.update(
-        local_path=str(result.path),
-        file_size_bytes=result.size,
-        sha256=result.sha256,
-        resumed_from=result.resumed_from,
-        connections=result.connections,
-        elapsed_seconds=round(result.elapsed, 3),
-    )
-    return record
-
 
 def error_json(share_url: str, exc: BaseException) -> dict[str, Any]:
     """One line for a failed link: ``{share_url, error: {type, message, exit_code}}``."""
+    from ..errors import SoraBrowserError
+
     if isinstance(exc, SoraBrowserError):
         return failure_json(share_url, type(exc).__name__, exc.message, exc.exit_code)
     return failure_json(share_url, type(exc).__name__, str(exc) or repr(exc), 1)

@@ -1,0 +1,26 @@
+"""The ``sora-browser`` command group: a thin shell over the library (DESIGN.md, "CLI contract").
+
+Data goes to stdout (a path, a URL, or one JSON object per link with ``--json``); everything
+meant for a person goes to stderr. Every command runs through ``runner.run``: each error ends in
+one line and the exit code its class carries, a traceback only with ``-v``. Heavy modules
+(aiohttp, Playwright, temporalio) are imported inside the commands, so ``--help`` and
+``--version`` stay instant; every command module here imports only click.
+"""
+
+from __future__ import annotations
+
+import click
+
+from .batch import batch
+from .links import download, resolve
+from .temporal import submit, temporal_dev, worker
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(None, "--version", package_name="sora-browser", prog_name="sora-browser")
+def main() -> None:
+    """Turn Sora share links into MP4 files on disk."""
+
+
+for _command in (download, resolve, batch, worker, submit, temporal_dev):
+    main.add_command(_command)

@@ -1,0 +1,270 @@
+"""Every command-line option defined once, and ``Settings``: what the link commands' options say.
+
+An option several commands take (``--mode``, ``--allow-host``, ``-q``/``-v``, ``--retries``,
+``--timeout``, ``--chromium``, ``--output-dir``) is built by one factory here; commands differ
+only in the defaults and help they pass. Only the CLI reads the environment: these options
+(and ``allowed_hosts``) are where it happens. Cheap to import: only click; the library loads
+inside the functions that need it.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+from .runner import Voice
+
+if TYPE_CHECKING:
+    from ..options import DownloadOptions, ResolveOptions
+    from ..service import SoraExtractionService
+
+F = TypeVar("F", bound=Callable[..., Any])
+Decorator = Callable[[F], F]
+MODE_CHOICES = ("auto", "static", "browser")
+
+
+# -- one factory per shared option ---------------------------------------------------------
+
+
+def mode_option(help: str) -> Decorator[Any]:
+    return click.option(
+        "--mode", type=click.Choice(MODE_CHOICES), default="auto", show_default=True, help=help
+    )
+
+
+def allow_host_option() -> Decorator[Any]:
+    return click.option(
+        "--allow-host",
+        multiple=True,
+        metavar="HOST",
+        help="Also allow this host (repeatable; env SORA_BROWSER_ALLOW_HOSTS).",
+    )
+
+
+def retries_option(default: int, help: str, *, maximum: int = 50) -> Decorator[Any]:
+    return click.option(
+        "--retries",
+        type=click.IntRange(min=0, max=maximum),
+        default=default,
+        show_default=True,
+        help=help,
+    )
+
+
+def timeout_option(default: float, help: str) -> Decorator[Any]:
+    return click.option(
+        "--timeout", type=click.FloatRange(min=1), default=default, show_default=True, help=help
+    )
+
+
+def chromium_option() -> Decorator[Any]:
+    return click.option(
+        "--chromium",
+        envvar="SORA_BROWSER_CHROMIUM",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="Chromium binary to use (env SORA_BROWSER_CHROMIUM).",
+    )
+
+
+def verbosity_options(func: F) -> F:
+    """``-q`` and ``-v``, which every command takes."""
+    quiet = click.option("-q", "--quiet", is_flag=True, help="Print nothing but data and errors.")
+    verbose = click.option("-v", "--verbose", is_flag=True, help="Explain more; tracebacks.")
+    return quiet(verbose(func))
+
+
+def output_dir_option(help: str, *, path_type: bool = True) -> Decorator[Any]:
+    """``--output-dir``/``-o`` of the commands that handle many links."""
+    kind = click.Path(file_okay=False, path_type=Path) if path_type else None
+    return click.option("--output-dir", "-o", metavar="DIR", type=kind, help=help)
+
+
+def allowed_hosts(values: tuple[str, ...]) -> frozenset[str]:
+    """``--allow-host`` values plus the comma-separated ``SORA_BROWSER_ALLOW_HOSTS``."""
+    raw = os.environ.get("SORA_BROWSER_ALLOW_HOSTS", "")
+    return frozenset(h.strip() for h in (*values, *raw.split(",")) if h.strip())
+
+
+def apply(func: F, options: list[Decorator[Any]]) -> F:
+    """Decorate ``func`` so the options show in ``--help`` in the order listed."""
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+# -- the link commands: download, resolve, batch -------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Settings:
+    """What the common options say, before any heavy import."""
+
+    mode: str
+    voice: Voice
+    allow_hosts: frozenset[str]
+    timeout: float
+    resolve_timeout: float
+    retries: int
+    cookies: Path | None
+    har: Path | None
+    record_har: Path | None
+    chromium: Path | None
+
+    @property
+    def quiet(self) -> bool:
+        return self.voice.quiet
+
+    @property
+    def verbose(self) -> bool:
+        return self.voice.verbose
+
+    @property
+    def json_output(self) -> bool:
+        return self.voice.json_output
+
+    def resolve_options(self) -> ResolveOptions:
+        from ..options import ResolveOptions
+
+        mode = self.mode
+        if self.record_har is not None and mode == "auto":
+            mode = "browser"  # only a browser session can be recorded
+        return ResolveOptions(
+            mode=mode,  # type: ignore[arg-type]
+            allow_hosts=self.allow_hosts,
+            timeout=self.resolve_timeout,
+            retries=self.retries,
+            cookies_file=self.cookies,
+            har_path=self.har,
+            record_har_path=self.record_har,
+            chromium_path=self.chromium,
+        )
+
+    def download_options(
+        self, connections: int = 0, limit_rate: float | None = None
+    ) -> DownloadOptions:
+        from ..options import DownloadOptions
+
+        return DownloadOptions(
+            allow_hosts=self.allow_hosts,
+            total_timeout=self.timeout,
+            retries=self.retries,
+            connections=connections,
+            limit_rate=limit_rate,
+            cookies_file=self.cookies,
+        )
+
+    def service(self, **download: Any) -> SoraExtractionService:
+        from ..service import SoraExtractionService
+
+        return SoraExtractionService(
+            resolve_options=self.resolve_options(),
+            download_options=self.download_options(**download),
+        )
+
+
+def _settings(kwargs: dict[str, Any]) -> Settings:
+    chosen = kwargs.pop("mode")
+    mode = "browser" if kwargs.pop("browser") else chosen
+    if kwargs["record_har"] is not None and mode == "static":
+        raise click.UsageError("--record-har needs a browser; it cannot be used with --mode static")
+    voice = Voice(
+        quiet=kwargs.pop("quiet"),
+        verbose=kwargs.pop("verbose"),
+        json_output=kwargs.pop("json_output"),
+    )
+    return Settings(
+        mode=mode,
+        voice=voice,
+        allow_hosts=allowed_hosts(kwargs.pop("allow_host")),
+        timeout=kwargs.pop("timeout"),
+        resolve_timeout=kwargs.pop("resolve_timeout"),
+        retries=kwargs.pop("retries"),
+        cookies=kwargs.pop("cookies"),
+        har=kwargs.pop("har"),
+        record_har=kwargs.pop("record_har"),
+        chromium=kwargs.pop("chromium"),
+    )
+
+
+def _file_option(name: str, help: str) -> Decorator[Any]:
+    return click.option(name, type=click.Path(dir_okay=False, path_type=Path), help=help)
+
+
+def common_options(func: F) -> F:
+    """Options every link command takes; they arrive as one ``Settings``."""
+
+    @functools.wraps(func)
+    def wrapper(**kwargs: Any) -> Any:
+        return func(_settings(kwargs), **kwargs)
+
+    return apply(  # type: ignore[return-value]
+        wrapper,
+        [
+            mode_option(
+                "static: parse the page; browser: headless Chromium; auto: static, then the"
+                " browser when the page needs it."
+            ),
+            click.option("--browser", is_flag=True, help="Same as --mode browser."),
+            click.option(
+                "--json", "json_output", is_flag=True, help="Print one JSON object per link."
+            ),
+            allow_host_option(),
+            timeout_option(300.0, "Total seconds allowed for one download."),
+            click.option(
+                "--resolve-timeout",
+                type=click.FloatRange(min=1),
+                default=30.0,
+                show_default=True,
+                help="Seconds allowed to find the video URL.",
+            ),
+            retries_option(5, "Retries after network errors, 5xx and 429."),
+            _file_option("--cookies", "Netscape cookies.txt for pages that need a login."),
+            _file_option("--har", "Resolve from a saved HAR file, offline."),
+            _file_option("--record-har", "Save the browser session to this HAR file."),
+            chromium_option(),
+            verbosity_options,
+        ],
+    )
+
+
+def download_options(func: F) -> F:
+    return apply(
+        func,
+        [
+            click.option(
+                "--connections",
+                "-N",
+                type=click.IntRange(min=0, max=32),
+                default=0,
+                show_default=True,
+                help="Parallel range connections; 0 uses 4 for files of 64 MiB and more when"
+                " the server supports ranges, else 1.",
+            ),
+            click.option(
+                "--limit-rate",
+                metavar="RATE",
+                callback=_parse_rate,
+                help="Cap the speed, e.g. 500K or 2M (bytes per second).",
+            ),
+        ],
+    )
+
+
+_RATE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmg]?)(?:i?b)?(?:/s)?\s*$", re.IGNORECASE)
+
+
+def _parse_rate(ctx: click.Context, param: click.Parameter, value: str | None) -> float | None:
+    if value is None:
+        return None
+    match = _RATE_RE.match(value)
+    if not match or float(match.group(1)) <= 0:
+        raise click.BadParameter(f"{value!r} is not a rate like 500K, 2M or 1.5M")
+    scale = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3}[match.group(2).lower()]
+    return float(match.group(1)) * scale

@@ -1,0 +1,27 @@
+"""The browser resolver: a real headless Chromium driven by Playwright.
+
+``resolver`` (``BrowserResolver``: one resolution per fresh context), ``capture`` (what one
+resolution sees on the network and in the page), ``launch`` (finding and sharing one Chromium
+per process, and Playwright's errors translated), ``scripts`` (what runs inside the page).
+
+``BrowserResolver`` loads on first use: ``launch`` is imported before Chromium starts in a
+browser-only run, and importing the resolver (with ``errors`` and aiohttp) here would put that
+cost back in front of the launch.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .resolver import BrowserResolver
+
+__all__ = ["BrowserResolver"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "BrowserResolver":
+        from .resolver import BrowserResolver
+
+        return BrowserResolver
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
