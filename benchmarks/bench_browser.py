@@ -48,7 +48,7 @@ MEMORY_RUNS = 2
 MiB = 2**20
 WAIT_SRC = "() => document.querySelector('video')?.currentSrc"
 
-# The floor: what anyone would write by hand, with DESIGN.md's launch flags.
+# The floor: what anyone would write by hand, with the launch flags this machine needs.
 FLOOR = """
 import asyncio, sys
 from playwright.async_api import async_playwright

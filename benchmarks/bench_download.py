@@ -48,19 +48,18 @@ from sora_browser.testing.media import FakeVideo, signed_url
 from sora_browser.testing.site import FixtureSite
 
 PAGE = (
-    "<!-- Benchmark share page: og:video meta only, like fixtures/pages/og_video.html -->\n"
+    "<!-- Benchmark share page: og:video meta only, like testing/pages/og_video.html -->\n"
     "<!-- fixture: path=/p/{share_id} -->\n"
     '<html><head><meta property="og:video" content="{{{{media:{name}|html}}}}"></head></html>\n'
 )
 
 async def serve(spec):
-    fixtures = Path(tempfile.mkdtemp(prefix="bench-fixtures-"))
-    (fixtures / "pages").mkdir()
+    pages = Path(tempfile.mkdtemp(prefix="bench-pages-"))
     for index, (name, *_rest) in enumerate(spec):
         share_id = "s_" + f"{index:032x}"
         text = PAGE.format(share_id=share_id, name=name)
-        (fixtures / "pages" / f"{name}.html").write_text(text)
-    async with FixtureSite(fixtures_dir=fixtures) as site:
+        (pages / f"{name}.html").write_text(text)
+    async with FixtureSite(pages_dir=pages) as site:
         urls = {}
         for index, (name, size, path, throttle) in enumerate(spec):
             video = FakeVideo(name, size)

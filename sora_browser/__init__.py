@@ -11,6 +11,8 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
+from ._lazy import lazy_names
+
 if TYPE_CHECKING:
     from .client import SoraClient
     from .download import VideoDownloader
@@ -39,7 +41,7 @@ if TYPE_CHECKING:
 
 # Names are loaded on first use so `sora-browser --help` and the error tree stay cheap to
 # import (aiohttp, tenacity and the resolvers load only when a command needs them).
-_LAZY = {
+_WHERE = {
     "VideoDownloader": ".download",
     "DownloadResult": ".models",
     "ResolvedVideo": ".models",
@@ -49,19 +51,18 @@ _LAZY = {
     "SoraClient": ".client",
     "SoraExtractionService": ".service",
 }
+_load = lazy_names(__name__, _WHERE)
 
 
 def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(import_module(_LAZY[name], __name__), name)
     if name == "__version__":
         # pyproject.toml is the one place the version is written.
         from importlib.metadata import version
 
         return version("sora-browser")
-    if name in __all__:
+    if name in __all__ and name not in _WHERE:
         return getattr(import_module(".errors", __name__), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return _load(name)
 
 
 __all__ = [

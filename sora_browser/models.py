@@ -1,7 +1,7 @@
 """Plain result types shared by resolvers, the downloader, the service, the CLI and Temporal.
 
 ``ResolvedVideo`` and ``DownloadResult`` are the one shape of a result. ``to_json`` gives the
-record in DESIGN.md's field vocabulary (``--json``, info JSON, Temporal payloads) and
+record in the JSON field vocabulary (README) (``--json``, info JSON, Temporal payloads) and
 ``from_json`` reads it back, so a new field is added here (with its JSON name, when it differs
 from the attribute's) and nowhere else: the CLI, the Temporal dataclasses and the result
 readers all go through these two methods.

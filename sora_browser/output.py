@@ -1,5 +1,5 @@
 """Where a video goes: the one rule shared by ``download``, ``batch``, the service and the
-Temporal activities (DESIGN.md, "CLI contract").
+Temporal activities (README, "Use").
 
 OUTPUT is a file, or a folder (then ``<share-id>.mp4`` inside it). A folder is one that exists,
 or a path written with a trailing slash (``videos/``), which the download creates; without the

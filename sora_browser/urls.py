@@ -1,4 +1,4 @@
-"""Share-link validation and the URL policy (DESIGN.md, "Policy").
+"""Share-link validation and the URL policy (README, "Policy").
 
 Share links: http(s), hosts ``sora.chatgpt.com`` / ``sora.com`` (and ``www.``) plus hosts the
 caller allows, paths ``/p/``, ``/g/``, ``/d/``, ``/t/`` or ``/share/`` followed by an opaque id.

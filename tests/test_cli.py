@@ -27,7 +27,7 @@ from sora_browser.testing.site import FixtureSite
 SORA = str(Path(sys.executable).parent / "sora-browser")
 ALLOW = ("--allow-host", "127.0.0.1")
 
-# Fixture pages (fixtures/pages/<stem>.html) and the CDN video each one's best link points at.
+# Fixture pages (testing/pages/<stem>.html) and the CDN video each one's best link points at.
 GOOD_PAGE, GOOD_VIDEO = "variants_wrong_first", "source"
 SORA1_PAGE, SORA1_VIDEO = "sora1_gen", "sora1"
 GONE_PAGE = "gone"

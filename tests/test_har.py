@@ -21,12 +21,12 @@ from sora_browser.resolvers.browser.launch import LAUNCHER, BrowserLauncher
 from sora_browser.resolvers.browser.resolver import BrowserResolver
 from sora_browser.resolvers.chain import build_resolver
 from sora_browser.testing.record_har import record_page
-from sora_browser.testing.site import FIXTURES_DIR, FixtureSite
+from sora_browser.testing.site import FixtureSite
 from sora_browser.urls import UrlPolicy, parse_share_url
 
 pytestmark = pytest.mark.browser
 
-HAR_DIR = FIXTURES_DIR / "har"
+HAR_DIR = Path(__file__).resolve().parents[1] / "fixtures" / "har"
 INDEX: dict[str, dict[str, Any]] = json.loads((HAR_DIR / "index.json").read_text())
 LOOPBACK = frozenset({"127.0.0.1"})
 

@@ -26,12 +26,12 @@ from sora_browser.parsing import (
 )
 from sora_browser.testing.media import VIDEOS, render_template, signed_url
 from sora_browser.testing.pages import FixturePage, load_pages
-from sora_browser.testing.site import FIXTURES_DIR
+from sora_browser.testing.site import PAGES_DIR
 
 SITE = "https://sora.chatgpt.com"
 CDN = "https://videos.openai.com"
 EXPIRY = datetime(2031, 1, 2, 3, 4, 5, tzinfo=UTC)
-PAGES = load_pages(FIXTURES_DIR)
+PAGES = load_pages(PAGES_DIR)
 
 
 class Expect(NamedTuple):

@@ -194,7 +194,7 @@ async def test_trailing_slash_redirect_sets_the_base_url(site: FixtureSite) -> N
 
 
 async def test_page_size_is_capped(site: FixtureSite) -> None:
-    page = load_pages(site.fixtures_dir)["next_flight"]
+    page = load_pages(site.pages_dir)["next_flight"]
     html = render_template(page.template, site=site.url, media_base=site.url)
     assert html.index("%2Fraw") > 1024  # the first video URL is past the cap
     with pytest.raises(NoVideoFound):

@@ -15,7 +15,13 @@ from typing import Any
 
 import click
 
-from .options import Settings, common_options, download_options, output_dir_option
+from .options import (
+    Settings,
+    common_options,
+    download_options,
+    number_option,
+    output_dir_option,
+)
 from .progress import format_size
 from .runner import KEPT_PART, emit_json, run, say
 
@@ -52,13 +58,8 @@ def load_archive(path: Path | None) -> set[str]:
 @click.command()
 @click.argument("inputs", nargs=-1, required=True, metavar="FILE|URL...")
 @output_dir_option("Folder for the videos (default: <system temp>/sora_videos).")
-@click.option(
-    "--jobs",
-    "-j",
-    type=click.IntRange(min=1, max=16),
-    default=2,
-    show_default=True,
-    help="Links handled at the same time.",
+@number_option(
+    "--jobs", "-j", default=2, help="Links handled at the same time.", minimum=1, maximum=16
 )
 @click.option(
     "--archive",

@@ -1,4 +1,4 @@
-"""The failure record of ``--json`` (DESIGN.md); success records are the models' ``to_json``."""
+"""The failure record of ``--json``; success records are the models' ``to_json``."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The ``sora-browser`` command group: a thin shell over the library (DESIGN.md, "CLI contract").
+"""The ``sora-browser`` command group: a thin shell over the library (docs/ARCHITECTURE.md).
 
 Data goes to stdout (a path, a URL, or one JSON object per link with ``--json``); everything
 meant for a person goes to stderr. Every command runs through ``runner.run``: each error ends in

@@ -48,20 +48,21 @@ def allow_host_option() -> Decorator[Any]:
     )
 
 
+def number_option(
+    *names: str, default: float, help: str, minimum: float = 0, maximum: float | None = None
+) -> Decorator[Any]:
+    """A numeric option with a default shown in ``--help``; an int default makes an int option."""
+    kind = click.IntRange if isinstance(default, int) else click.FloatRange
+    bounds = kind(min=minimum, max=maximum)  # type: ignore[arg-type]
+    return click.option(*names, type=bounds, default=default, show_default=True, help=help)
+
+
 def retries_option(default: int, help: str, *, maximum: int = 50) -> Decorator[Any]:
-    return click.option(
-        "--retries",
-        type=click.IntRange(min=0, max=maximum),
-        default=default,
-        show_default=True,
-        help=help,
-    )
+    return number_option("--retries", default=default, help=help, maximum=maximum)
 
 
 def timeout_option(default: float, help: str) -> Decorator[Any]:
-    return click.option(
-        "--timeout", type=click.FloatRange(min=1), default=default, show_default=True, help=help
-    )
+    return number_option("--timeout", default=default, help=help, minimum=1)
 
 
 def chromium_option() -> Decorator[Any]:
@@ -217,12 +218,11 @@ def common_options(func: F) -> F:
             ),
             allow_host_option(),
             timeout_option(300.0, "Total seconds allowed for one download."),
-            click.option(
+            number_option(
                 "--resolve-timeout",
-                type=click.FloatRange(min=1),
                 default=30.0,
-                show_default=True,
                 help="Seconds allowed to find the video URL.",
+                minimum=1,
             ),
             retries_option(5, "Retries after network errors, 5xx and 429."),
             _file_option("--cookies", "Netscape cookies.txt for pages that need a login."),
@@ -238,14 +238,13 @@ def download_options(func: F) -> F:
     return apply(
         func,
         [
-            click.option(
+            number_option(
                 "--connections",
                 "-N",
-                type=click.IntRange(min=0, max=32),
                 default=0,
-                show_default=True,
                 help="Parallel range connections; 0 uses 4 for files of 64 MiB and more when"
                 " the server supports ranges, else 1.",
+                maximum=32,
             ),
             click.option(
                 "--limit-rate",

@@ -9,11 +9,11 @@ from typing import TextIO
 
 def format_size(size: float) -> str:
     """``42.50 MB``: decimal units, as download tools and file managers show them."""
-    for unit in ("B", "KB", "MB", "GB"):
-        if abs(size) < 1000 or unit == "GB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.2f} {unit}"
-        size /= 1000
-    return f"{size:.2f} TB"  # pragma: no cover - the loop returns first
+    units = ("B", "KB", "MB", "GB")
+    step = 0
+    while abs(size) >= 1000 and step < len(units) - 1:
+        size, step = size / 1000, step + 1
+    return f"{size:.0f} B" if step == 0 else f"{size:.2f} {units[step]}"
 
 
 class ProgressLine:

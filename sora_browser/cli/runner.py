@@ -1,8 +1,8 @@
 """The one runner every command goes through, and the two ways it speaks.
 
 ``run`` turns whatever a command's coroutine ends with into one line and the exit code its
-error class carries (DESIGN.md, "Exit codes"): a traceback only with ``-v``, ``130`` on Ctrl-C,
-the JSON error object when ``--json`` asked for one. Data goes to stdout (``emit_json``),
+error class carries (docs/ARCHITECTURE.md, exit codes): a traceback only with ``-v``, ``130``
+on Ctrl-C, the JSON error object when ``--json`` asked for one. Data goes to stdout (``emit_json``),
 messages for a person to stderr (``say``). Cheap to import: only click.
 """
 

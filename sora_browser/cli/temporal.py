@@ -29,6 +29,7 @@ from .options import (
     apply,
     chromium_option,
     mode_option,
+    number_option,
     output_dir_option,
     retries_option,
     timeout_option,
@@ -81,17 +82,12 @@ def connection_options(func: F) -> F:
 
 
 def _connect_options(kwargs: dict[str, Any]) -> ConnectOptions:
+    from dataclasses import fields
+
     from ..temporal.connection import ConnectOptions
 
-    return ConnectOptions(
-        address=kwargs.pop("address"),
-        namespace=kwargs.pop("namespace"),
-        tls=kwargs.pop("tls"),
-        tls_cert=kwargs.pop("tls_cert"),
-        tls_key=kwargs.pop("tls_key"),
-        tls_ca=kwargs.pop("tls_ca"),
-        api_key=kwargs.pop("api_key"),
-    )
+    names = [f.name for f in fields(ConnectOptions) if f.name in kwargs]
+    return ConnectOptions(**{name: kwargs.pop(name) for name in names})
 
 
 def _voice(kwargs: dict[str, Any], *, json_output: bool = False) -> Voice:
@@ -108,12 +104,8 @@ def _setup_logging(voice: Voice) -> None:
 @click.command()
 @connection_options
 @output_dir_option("Folder for the videos (default: <system temp>/sora_videos).")
-@click.option(
-    "--max-concurrent",
-    type=click.IntRange(min=1),
-    default=4,
-    show_default=True,
-    help="Activities this worker runs at once.",
+@number_option(
+    "--max-concurrent", default=4, help="Activities this worker runs at once.", minimum=1
 )
 @allow_host_option()
 @mode_option("How links are resolved unless a workflow asks otherwise.")
@@ -122,12 +114,8 @@ def _setup_logging(voice: Voice) -> None:
     1, "Library retries inside one activity attempt (Temporal retries the rest).", maximum=10
 )
 @timeout_option(3600.0, "Total seconds one download may take inside an attempt.")
-@click.option(
-    "--graceful-shutdown",
-    type=click.FloatRange(min=0),
-    default=10.0,
-    show_default=True,
-    help="Seconds running activities get to finish on SIGTERM.",
+@number_option(
+    "--graceful-shutdown", default=10.0, help="Seconds running activities get to finish on SIGTERM."
 )
 def worker(**kwargs: Any) -> None:
     """Run a Temporal worker for the sora-browser workflows and activities."""
@@ -222,42 +210,25 @@ def temporal_dev(port: int, ui_port: int | None, db_filename: Path | None) -> No
 )
 @mode_option("auto: as the worker is configured.")
 @click.option("--batch", is_flag=True, help="Batch workflows instead of one per link.")
-@click.option(
+@number_option(
     "--batch-size",
-    type=click.IntRange(min=1, max=MAX_BATCH_SIZE),
     default=MAX_BATCH_SIZE,
-    show_default=True,
     help="Links per batch workflow; a longer list starts several.",
+    minimum=1,
+    maximum=MAX_BATCH_SIZE,
 )
-@click.option(
-    "--max-concurrent",
-    type=click.IntRange(min=1),
-    default=4,
-    show_default=True,
-    help="Links a batch workflow downloads at once.",
-)
+@number_option("--max-concurrent", default=4, help="Links a batch runs at once.", minimum=1)
 @click.option("--wait", is_flag=True, help="Wait for the results and print them.")
 @click.option("--json", "json_output", is_flag=True, help="One JSON object per link on stdout.")
-@click.option(
+@number_option(
     "--heartbeat-timeout",
-    type=click.FloatRange(min=1),
     default=30.0,
-    show_default=True,
     help="Seconds of silence after which a worker counts as dead.",
+    minimum=1,
 )
-@click.option(
-    "--max-attempts",
-    type=click.IntRange(min=0),
-    default=5,
-    show_default=True,
-    help="Attempts per activity (0: unlimited).",
-)
-@click.option(
-    "--download-timeout",
-    type=click.FloatRange(min=1),
-    default=3600.0,
-    show_default=True,
-    help="Seconds one download attempt may take.",
+@number_option("--max-attempts", default=5, help="Attempts per activity (0: unlimited).")
+@number_option(
+    "--download-timeout", default=3600.0, help="Seconds one download attempt may take.", minimum=1
 )
 def submit(inputs: tuple[str, ...], **kwargs: Any) -> None:
     """Start a workflow per link (or one batch) on the task queue; --wait prints the results.

@@ -33,9 +33,10 @@ class Candidate:
 
 # --- ranking vocabulary -----------------------------------------------------------------------
 
-# Sora's post JSON quality order (DESIGN.md). ``downloadable`` is the attachment's
-# ``downloadable_url``; a URL whose variant is unknown sits between the full-size encodings and
-# the reduced ones: it is usually the page's main video, but may be a reduced one.
+# Sora's post JSON quality order (docs/ARCHITECTURE.md, "Facts the code relies on").
+# ``downloadable`` is the attachment's ``downloadable_url``; a URL whose variant is unknown
+# sits between the full-size encodings and the reduced ones: it is usually the page's main
+# video, but may be a reduced one.
 VARIANT_RANK: dict[str | None, int] = {
     "source": 0,
     "source_wm": 1,

@@ -17,8 +17,9 @@ imports temporalio.
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from .._lazy import lazy_names
 
 if TYPE_CHECKING:
     from .activities import (
@@ -43,34 +44,31 @@ if TYPE_CHECKING:
     from .worker import build_worker, run_worker
     from .workflows import SoraBatchDownloadWorkflow, SoraDownloadWorkflow
 
-_LAZY = {
-    "SoraActivities": ".activities",
-    "download_sora_video": ".activities",
-    "extract_sora_video": ".activities",
-    "resolve_sora_video": ".activities",
-    "ActivityPolicy": ".data",
-    "SoraBatchOutput": ".data",
-    "SoraBatchRequest": ".data",
-    "SoraDownloadInput": ".data",
-    "SoraDownloadRequest": ".data",
-    "SoraErrorInfo": ".data",
-    "SoraExtractionInput": ".data",
-    "SoraExtractionOutput": ".data",
-    "SoraLinkResult": ".data",
-    "SoraResolvedVideo": ".data",
-    "ConnectOptions": ".connection",
-    "build_worker": ".worker",
-    "connect": ".connection",
-    "run_worker": ".worker",
-    "SoraBatchDownloadWorkflow": ".workflows",
-    "SoraDownloadWorkflow": ".workflows",
-}
-
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(import_module(_LAZY[name], __name__), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_names(
+    __name__,
+    {
+        "SoraActivities": ".activities",
+        "download_sora_video": ".activities",
+        "extract_sora_video": ".activities",
+        "resolve_sora_video": ".activities",
+        "ActivityPolicy": ".data",
+        "SoraBatchOutput": ".data",
+        "SoraBatchRequest": ".data",
+        "SoraDownloadInput": ".data",
+        "SoraDownloadRequest": ".data",
+        "SoraErrorInfo": ".data",
+        "SoraExtractionInput": ".data",
+        "SoraExtractionOutput": ".data",
+        "SoraLinkResult": ".data",
+        "SoraResolvedVideo": ".data",
+        "ConnectOptions": ".connection",
+        "build_worker": ".worker",
+        "connect": ".connection",
+        "run_worker": ".worker",
+        "SoraBatchDownloadWorkflow": ".workflows",
+        "SoraDownloadWorkflow": ".workflows",
+    },
+)
 
 
 __all__ = [

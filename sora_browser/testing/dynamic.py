@@ -1,8 +1,8 @@
 """Fixture-site endpoints that JavaScript-driven pages need, beyond static templates.
 
-- ``/backend/project_y/post/{post_id}``: the post JSON Sora's web app fetches after load, in the
-  shape DESIGN.md describes (``post.attachments[].encodings.{source,md,ld,thumbnail,...}.path``),
-  with freshly signed CDN URLs on this site.
+- ``/backend/project_y/post/{post_id}``: the post JSON Sora's web app fetches after load, in
+  the shape Sora used (``post.attachments[].encodings.{source,md,ld,thumbnail,...}.path``;
+  docs/ARCHITECTURE.md, "Facts the code relies on"), with freshly signed CDN URLs on this site.
 - ``/backend/blob-src/{post_id}``: the media URL, base64-encoded as ``application/octet-stream``,
   so a page can fetch the video into a ``blob:`` URL that no parser can see in any text.
 - ``/p/s_<CHALLENGE_ID>``: a Cloudflare-style interstitial (``403``, ``cf-mitigated: challenge``,
@@ -11,7 +11,7 @@
 - ``/internal/secret``: counts hits. Pages that must be blocked by the URL policy aim at it
   through refused host names (``localhost``, ``127.0.0.2``), so a leak would show as a hit.
 
-The JS-driven pages themselves are templates in ``fixtures/pages/js_*.html``.
+The JS-driven pages themselves are templates in ``testing/pages/js_*.html``.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Fake media for the fixture site: deterministic MP4-like bodies and Azure-SAS-like signed URLs.
 
-Real Sora media URLs (DESIGN.md) look like
+Real Sora media URLs (docs/ARCHITECTURE.md, "Facts the code relies on") look like
 ``https://videos.openai.com/az/files/<uuid>%2Fraw?se=...&sp=r&sv=...&sr=b&sig=...`` (Sora 2) and
 ``https://videos.openai.com/vg-assets/assets%2Ftask_...%2Fvideos%2F00000%2Fsrc.mp4?st=...&se=...``
 (Sora 1). The fixture CDN serves the same shapes; ``sig`` is an HMAC over the path and ``se`` so

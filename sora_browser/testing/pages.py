@@ -1,6 +1,6 @@
-"""Share-page routes of the fixture site, driven by the templates in ``fixtures/pages``.
+"""Share-page routes of the fixture site, driven by the templates in ``testing/pages``.
 
-Every ``fixtures/pages/<stem>.html`` is one page. Its first line is a comment naming the
+Every ``testing/pages/<stem>.html`` is one page. Its first line is a comment naming the
 real-world shape it mirrors; its second line declares how it is served::
 
     <!-- fixture: path=/p/s_<32 hex>; status=403; headers=cf-mitigated: challenge | Server: x -->
@@ -95,9 +95,9 @@ def _split_header(text: str) -> tuple[str, str]:
     return name.strip(), value.strip()
 
 
-def load_pages(fixtures_dir: Path) -> dict[str, FixturePage]:
-    """Every page template under ``fixtures_dir / "pages"``, by file stem."""
-    files = sorted((fixtures_dir / "pages").glob("*.html"))
+def load_pages(pages_dir: Path) -> dict[str, FixturePage]:
+    """Every page template in ``pages_dir``, by file stem."""
+    files = sorted(pages_dir.glob("*.html"))
     return {page.name: page for page in map(load_page, files)}
 
 
@@ -117,7 +117,7 @@ def render_page(site: FixtureSite, page: FixturePage, text: str | None = None) -
 
 def add_routes(site: FixtureSite) -> None:
     """Register share-page routes on ``site.app``."""
-    for page in load_pages(site.fixtures_dir).values():
+    for page in load_pages(site.pages_dir).values():
         router = site.app.router
         router.add_get(page.path, _page_handler(site, page))
         for alias in (page.path + "/", *page.redirect_from):
@@ -164,12 +164,12 @@ def _redirect_handler(site: FixtureSite, target: str) -> Handler:
 
 def share_urls(site: FixtureSite) -> dict[str, str]:
     """Page name -> share URL on this site, for every fixture page."""
-    return {name: site.url + page.path for name, page in load_pages(site.fixtures_dir).items()}
+    return {name: site.url + page.path for name, page in load_pages(site.pages_dir).items()}
 
 
 def share_url(site: FixtureSite, name: str) -> str:
-    """The share URL of the page from ``fixtures/pages/<name>.html`` on this site."""
-    page = load_pages(site.fixtures_dir).get(name)
+    """The share URL of the page from ``testing/pages/<name>.html`` on this site."""
+    page = load_pages(site.pages_dir).get(name)
     if page is None:
-        raise KeyError(f"no fixture page {name!r} in {site.fixtures_dir / 'pages'}")
+        raise KeyError(f"no fixture page {name!r} in {site.pages_dir}")
     return site.url + page.path

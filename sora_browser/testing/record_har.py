@@ -25,7 +25,7 @@ from ..options import ResolveOptions
 from ..urls import UrlPolicy, parse_share_url
 from .dynamic import CHALLENGE_ID
 from .pages import share_url
-from .site import FIXTURES_DIR, FixtureSite
+from .site import FixtureSite
 
 DEFAULT_PORT = 47613
 VIDEO_BYTES = 32 * 1024
@@ -83,7 +83,8 @@ def _small_videos() -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("names", nargs="*", default=list(PAGES), help="pages to record")
-    parser.add_argument("--out", type=Path, default=FIXTURES_DIR / "har")
+    # The recordings belong to the repository (tests replay them), not to the package.
+    parser.add_argument("--out", type=Path, default=Path("fixtures/har"))
     parser.add_argument("--port", type=int, default=DEFAULT_PORT)
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)

@@ -1,9 +1,10 @@
 """One aiohttp server on loopback that plays both Sora's share pages and its video CDN.
 
-Pages (``pages.py``) are templates under ``fixtures/pages`` rendered with freshly signed media
-URLs; the CDN (``cdn.py``) serves ``/az/files/...`` and ``/vg-assets/...`` with Range support,
-Azure-SAS-like signature checks and scripted faults. Counters record what was served so tests
-can assert, for example, that a resume did not fetch bytes twice.
+Pages (``pages.py``) are templates under ``testing/pages`` (shipped in the wheel) rendered
+with freshly signed media URLs; the CDN (``cdn.py``) serves ``/az/files/...`` and
+``/vg-assets/...`` with Range support, Azure-SAS-like signature checks and scripted faults.
+Counters record what was served so tests can assert, for example, that a resume did not fetch
+bytes twice.
 
 Run it by hand with ``python -m sora_browser.testing.site [--port N]``.
 """
@@ -28,8 +29,8 @@ from .media import DEFAULT_SECRET, VIDEOS, FakeVideo
 if TYPE_CHECKING:
     from .cdn import CdnControl
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-FIXTURES_DIR = REPO_ROOT / "fixtures"
+PAGES_DIR = Path(__file__).resolve().parent / "pages"
+"""The fixture pages, package data: the site works from an installed wheel."""
 
 
 @dataclass
@@ -92,13 +93,13 @@ class FixtureSite:
         *,
         host: str = "127.0.0.1",
         port: int = 0,
-        fixtures_dir: Path = FIXTURES_DIR,
+        pages_dir: Path = PAGES_DIR,
         secret: bytes = DEFAULT_SECRET,
         videos: dict[str, FakeVideo] | None = None,
     ) -> None:
         self.host = host
         self.port = port
-        self.fixtures_dir = fixtures_dir
+        self.pages_dir = pages_dir
         self.secret = secret
         self.videos: dict[str, FakeVideo] = dict(VIDEOS if videos is None else videos)
         self.stats = SiteStats()

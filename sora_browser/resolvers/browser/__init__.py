@@ -11,17 +11,12 @@ cost back in front of the launch.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from ..._lazy import lazy_names
 
 if TYPE_CHECKING:
     from .resolver import BrowserResolver
 
 __all__ = ["BrowserResolver"]
-
-
-def __getattr__(name: str) -> Any:
-    if name == "BrowserResolver":
-        from .resolver import BrowserResolver
-
-        return BrowserResolver
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_names(__name__, {"BrowserResolver": ".resolver"})

@@ -17,7 +17,6 @@ import asyncio
 import logging
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
 
 from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Frame, Request, Response, Route
@@ -29,17 +28,9 @@ from ...urls import UrlPolicy
 
 log = logging.getLogger(__name__)
 
-MEDIA_SUFFIXES = (".mp4", ".m4v", ".mov", ".webm")
-# Sora 1 and Sora 2 CDN paths (DESIGN.md): Sora 2's has no file extension at all.
-MEDIA_PATH_MARKERS = ("/az/files/", "/vg-assets/")
 BLOCKED_TYPES = frozenset({"image", "font", "media"})
 PARSED_TYPES = frozenset({"document", "script", "xhr", "fetch"})
 PARSED_CONTENT = ("json", "javascript", "ecmascript", "html", "text/plain")
-
-
-def looks_like_media(url: str) -> bool:
-    path = urlsplit(url).path.lower()
-    return path.endswith(MEDIA_SUFFIXES) or any(m in path for m in MEDIA_PATH_MARKERS)
 
 
 @dataclass
@@ -126,7 +117,7 @@ class Capture:
         if kind in BLOCKED_TYPES:
             await route.abort("blockedbyclient")
             return
-        if kind != "document" and looks_like_media(request.url):
+        if kind != "document" and parsing.looks_like_video(request.url):
             self.add([Candidate(url=request.url, strategy="network")], strong=False)
         await route.fallback()  # on to the HAR router when replaying, else to the network
 

@@ -48,8 +48,9 @@ SYSTEM_CHROMIUMS: tuple[str, ...] = (
     "google-chrome",
 )
 
-# DESIGN.md's flags, plus ones measured to shave start-up or page time (benchmarks/
-# bench_browser.py): QUIC and the extra helper services only add sockets and threads.
+# The flags a headless Chromium needs where it may not phone home (no sandbox as root, no
+# background networking), plus ones measured to shave start-up or page time
+# (benchmarks/bench_browser.py): QUIC and the extra helper services only add sockets.
 LAUNCH_ARGS: tuple[str, ...] = (
     "--no-sandbox",
     "--disable-gpu",
