@@ -465,15 +465,23 @@ def test_ia_url_keys_match_pywbs(pywb_archive: PywbArchive, archive_warc: Path) 
         assert surt_key(json.loads(rest)["url"]) == key
 
 
+async def _patient_cdx_client(url: str, params: list[tuple[str, str]]) -> int:
+    """A client that honours Retry-After, as the archive resolver must."""
+    async with aiohttp.ClientSession() as http:
+        while True:
+            async with http.get(url, params=params) as response:
+                if response.status != 429:
+                    return response.status
+            await asyncio.sleep(float(response.headers["Retry-After"]))
+
+
 async def test_ia_429_script_and_request_times(ia_archive: IAStandIn) -> None:
     ia_archive.script("cdx", [Fault.status(429, retry_after=0.2)] * 2)
     params = [("url", "sora.chatgpt.com/p/*"), ("output", "json"), ("limit", "1")]
-    async with aiohttp.ClientSession() as http:
-        while True:
-            async with http.get(ia_archive.cdx_url, params=params) as response:
-                if response.status != 429:
-                    break
-                await asyncio.sleep(float(response.headers["Retry-After"]))
+    client = asyncio.create_task(_patient_cdx_client(ia_archive.cdx_url, params))
+    await ia_archive.wait_for_requests("cdx", 1)
+    assert [r.status for r in ia_archive.requests_to("cdx")] == [429]
+    assert await client == 200
     first, second, third = ia_archive.requests_to("cdx")
     assert [r.status for r in (first, second, third)] == [429, 429, 200]
     assert second.at - first.at >= 0.2

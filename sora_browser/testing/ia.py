@@ -40,7 +40,7 @@ from types import TracebackType
 from aiohttp import web
 from multidict import CIMultiDict
 
-from .captures import Capture, body_length, http_date, iter_body_range
+from .captures import Capture, http_date, iter_body_range
 from .cdn import Fault
 from .ia_cdx import CdxError, CdxRow, answer, cdx_rows, parse_query, render, surt_key
 
@@ -193,31 +193,24 @@ class IAStandIn:
     async def _replay(self, request: web.Request) -> web.StreamResponse:
         entry = self._record(request, "replay")
         fault = self._next_fault("replay")
-        early = self._replay_early(request, fault)
-        if early is not None:
-            self._answered(entry, early.status)
-            return early
-        match = _REPLAY.match(request.raw_path)
-        assert match is not None  # checked by _replay_early
-        row = self._nearest(_fix_scheme(match.group(3)), match.group(1))
-        assert row is not None
-        return await self._serve(request, entry, row, match.group(2) or "", fault)
-
-    def _replay_early(self, request: web.Request, fault: Fault | None) -> web.Response | None:
-        """Answers decided before any body: faults, bad URLs, misses, redirects."""
-        if fault is not None and fault.kind == "status":
-            return _fault_answer(fault)
         match = _REPLAY.match(request.raw_path)
         if match is None:
-            return web.Response(status=400, text="Bad replay URL\n")
+            return self._early(entry, web.Response(status=400, text="Bad replay URL\n"))
         timestamp, mod, original = match.group(1), match.group(2) or "", match.group(3)
         row = self._nearest(_fix_scheme(original), timestamp)
+        if fault is not None and fault.kind == "status":
+            return self._early(entry, _fault_answer(fault))
         if row is None:
-            return web.Response(status=404, text=NOT_ARCHIVED)
+            return self._early(entry, web.Response(status=404, text=NOT_ARCHIVED))
         if row.timestamp != timestamp:
             location = f"{self.prefix}/{row.timestamp}{mod}/{row.original}"
-            return web.Response(status=302, headers={"Location": location})
-        return None
+            return self._early(entry, web.Response(status=302, headers={"Location": location}))
+        return await self._serve(request, entry, row, mod, fault)
+
+    def _early(self, entry: IARequest, response: web.Response) -> web.Response:
+        """An answer decided before any body: a fault, a bad URL, a miss, a redirect."""
+        self._answered(entry, response.status)
+        return response
 
     def _nearest(self, original: str, timestamp: str) -> CdxRow | None:
         rows = self._by_key.get(surt_key(original), [])
@@ -231,7 +224,7 @@ class IAStandIn:
         self, request: web.Request, entry: IARequest, row: CdxRow, mod: str, fault: Fault | None
     ) -> web.StreamResponse:
         capture = row.capture
-        size = body_length(capture.payload)
+        size = int(row.length)  # the payload's length, measured once for the CDX row
         status, span = capture.status, (0, size)
         headers = self._replay_headers(row, mod)
         wanted = _wanted_range(request, capture, size)
