@@ -147,6 +147,22 @@ def test_big_bodies_stream_through_the_writer(tmp_path: Path) -> None:
         assert _sha1(iter(lambda: stream.read(1024 * 1024), b"")) == (size, payload_digest(body))
 
 
+async def test_file_bodies_are_written_and_replayed_from_their_offsets(tmp_path: Path) -> None:
+    data = bytes(range(256)) * 1200
+    (tmp_path / "clip.mp4").write_bytes(data)
+    url = "https://videos.openai.com/az/files/file%2Fraw?se=1&sig=a%2Bb%3D"
+    capture = media_capture(url, "20251201000000", tmp_path / "clip.mp4")
+    write_warc(tmp_path / "file.warc.gz", [capture])
+    bodies = [body for kind, _, body in _records(tmp_path / "file.warc.gz") if kind == "response"]
+    assert bodies == [data]
+    async with IAStandIn([capture]) as ia:
+        status, headers, body = await _get(
+            f"{ia.prefix}/20251201000000id_/{url}", headers={"Range": "bytes=1000-1999"}
+        )
+    assert (status, headers["Content-Range"]) == (206, f"bytes 1000-1999/{len(data)}")
+    assert body == data[1000:2000]
+
+
 # -- the scenario -----------------------------------------------------------------------------
 
 

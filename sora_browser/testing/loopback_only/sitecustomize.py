@@ -9,6 +9,9 @@ even after gevent (which pywb's ``wayback`` loads first thing) swaps ``socket.so
 ``socket.getaddrinfo`` for its own, and nothing can remove them. A refused call raises
 ``OSError`` and writes one ``loopback_only: refused ...`` line to stderr, so a test can
 also see that something tried.
+
+Being first on ``sys.path`` it hides any system ``sitecustomize`` (Debian's only installs
+apport's crash hook), which a test subprocess does not need.
 """
 
 import ipaddress
