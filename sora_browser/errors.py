@@ -11,13 +11,17 @@ Every error knows whether a retry can help (``retryable``) and which CLI exit co
     │   ├── PageGone                      404/410, "no longer available"
     │   ├── LoginRequired                 login wall
     │   ├── ChallengeRequired             Cloudflare challenge (try --browser)
-    │   └── BrowserUnavailable            no Chromium to fall back to
+    │   ├── BrowserUnavailable            no Chromium to fall back to
+    │   └── NotArchived                   the archive holds no capture of what was looked for
     ├── FetchError                        (+ aiohttp.ClientError) exit 4
     │   ├── NetworkError                  connection reset, DNS, timeout (retryable)
+    │   │   └── ArchiveUnreachable        the archive did not answer, after retries
     │   ├── HTTPStatusError               non-2xx answer (5xx/408/429 retryable)
-    │   │   └── SignatureExpired          403 AuthenticationFailed / ``se`` in the past
+    │   │   ├── SignatureExpired          403 AuthenticationFailed / ``se`` in the past
+    │   │   └── ArchiveRateLimited        the archive kept answering 429 (retryable, later)
     │   ├── IncompleteDownload            fewer bytes than announced (retryable)
-    │   └── NotAVideo                     HTML or text where an MP4 should be
+    │   ├── NotAVideo                     HTML or text where an MP4 should be
+    │   └── ArchiveAnswerError            an archive answer that is not CDX (an error page)
     └── LocalFileError                    (+ OSError)           exit 5
         └── DownloadLocked                another process owns the output path
 
@@ -85,6 +89,27 @@ class BrowserUnavailable(NoVideoFound):
     """The page needs a browser but no usable Chromium was found."""
 
 
+class NotArchived(NoVideoFound):
+    """The archive's index holds no capture matching the query (never archived, or filtered out)."""
+
+    def __init__(
+        self,
+        *,
+        url: str,
+        archive: str,
+        match_type: str = "exact",
+        filters: tuple[str, ...] = (),
+    ) -> None:
+        details = [] if match_type == "exact" else [f"matchType={match_type}"]
+        details += [f"filter {f}" for f in filters]
+        suffix = f" ({', '.join(details)})" if details else ""
+        super().__init__(f"{archive} holds no capture of {url}{suffix}")
+        self.url = url
+        self.archive = archive
+        self.match_type = match_type
+        self.filters = filters
+
+
 class FetchError(SoraBrowserError, aiohttp.ClientError):
     """An HTTP exchange failed (resolving the page or downloading the video)."""
 
@@ -99,6 +124,18 @@ class NetworkError(FetchError):
     """Connection refused/reset, DNS failure, timeout: worth another try."""
 
     retryable = True
+
+
+class ArchiveUnreachable(NetworkError):
+    """The archive (named in the message) could not be reached or kept failing, after retries.
+
+    Still ``retryable``: the link is fine and the archive may be back later, so an outer layer
+    (a Temporal retry policy, a later batch run) may try again.
+    """
+
+    def __init__(self, message: str, *, archive: str, url: str | None = None) -> None:
+        super().__init__(message, url=url)
+        self.archive = archive
 
 
 class HTTPStatusError(FetchError):
@@ -126,6 +163,17 @@ class SignatureExpired(HTTPStatusError):
         self.retryable = False
 
 
+class ArchiveRateLimited(HTTPStatusError):
+    """The archive answered 429 Too Many Requests on every try, or asked for a longer pause
+    than the caller accepts; ``retry_after`` is the pause it asked for, in seconds."""
+
+    def __init__(
+        self, message: str, *, archive: str, url: str | None = None, retry_after: float | None
+    ) -> None:
+        super().__init__(message, status=429, url=url, retry_after=retry_after)
+        self.archive = archive
+
+
 class IncompleteDownload(FetchError):
     """The connection ended before the announced number of bytes arrived."""
 
@@ -134,6 +182,10 @@ class IncompleteDownload(FetchError):
 
 class NotAVideo(FetchError):
     """The body is not an MP4 (an HTML error page, a JSON error, ...)."""
+
+
+class ArchiveAnswerError(FetchError):
+    """The archive answered, but not with CDX: an HTML error page, a JSON error, garbage."""
 
 
 class LocalFileError(SoraBrowserError, OSError):
