@@ -12,6 +12,7 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 from ._lazy import lazy_names
+from ._version import __version__
 
 if TYPE_CHECKING:
     from .client import SoraClient
@@ -55,11 +56,6 @@ _load = lazy_names(__name__, _WHERE)
 
 
 def __getattr__(name: str) -> Any:
-    if name == "__version__":
-        # pyproject.toml is the one place the version is written.
-        from importlib.metadata import version
-
-        return version("sora-browser")
     if name in __all__ and name not in _WHERE:
         return getattr(import_module(".errors", __name__), name)
     return _load(name)

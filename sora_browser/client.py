@@ -31,7 +31,9 @@ class SoraClient:
 
     async def resolve(self, share_url: str) -> ResolvedVideo:
         """Validate the link (``InvalidShareURL``, exit 2) and find its best MP4 URL."""
-        link = parse_share_url(share_url, policy=self._policy)
+        link = parse_share_url(
+            share_url, policy=self._policy, accept_media=self.options.reads_archive
+        )
         return await self.resolver.resolve(link)
 
     async def get_mp4_url(self, share_url: str) -> str:

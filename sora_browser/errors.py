@@ -99,11 +99,12 @@ class NotArchived(NoVideoFound):
         archive: str,
         match_type: str = "exact",
         filters: tuple[str, ...] = (),
+        message: str | None = None,
     ) -> None:
         details = [] if match_type == "exact" else [f"matchType={match_type}"]
         details += [f"filter {f}" for f in filters]
         suffix = f" ({', '.join(details)})" if details else ""
-        super().__init__(f"{archive} holds no capture of {url}{suffix}")
+        super().__init__(message or f"{archive} holds no capture of {url}{suffix}")
         self.url = url
         self.archive = archive
         self.match_type = match_type

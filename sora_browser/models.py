@@ -40,7 +40,7 @@ class ResolvedVideo:
     share_id: str
     mp4_url: str
     resolver: str
-    """Which resolver found it: ``static``, ``browser`` or ``har``."""
+    """Which resolver found it: ``static``, ``browser``, ``har`` or ``archive``."""
     strategy: str
     """Which strategy inside the resolver: ``og:video``, ``post-json``, ``network``, ..."""
     variant: str | None = None
@@ -49,9 +49,19 @@ class ResolvedVideo:
     height: int | None = None
     title: str | None = None
     expires_at: datetime | None = None
+    page_captured_at: datetime | None = None
+    """Archive results: when the archived page was captured."""
+    media_captured_at: datetime | None = None
+    original_media_url: str | None = None
+    """Archive results: the CDN URL the page named, as it was captured."""
+    replay_url: str | None = None
+    """Archive results: the archive's ``id_`` replay of that capture (what is downloaded)."""
     cookies: tuple[Cookie, ...] = field(default=(), metadata=_PRIVATE)
     """Cookies the page ended up with; the CDN may want them."""
     referer: str | None = field(default=None, metadata=_PRIVATE)
+    max_connections: int | None = field(default=None, metadata=_PRIVATE)
+    """Most connections the media's host should get for this file, when it is not the
+    downloader's to decide: an archive replays a recorded 206 whole, whatever range is asked."""
 
     def to_json(self, *, private: bool = False) -> dict[str, Any]:
         return _record(self, private=private)

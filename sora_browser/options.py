@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
-Mode = Literal["auto", "static", "browser"]
-MODES: tuple[Mode, ...] = ("auto", "static", "browser")
+from .archive.options import WaybackOptions
+
+Mode = Literal["auto", "static", "browser", "archive"]
+MODES: tuple[Mode, ...] = ("auto", "static", "browser", "archive")
+OnWait = Callable[[float, str], None]
+"""Told ``(seconds, reason)`` before the tool waits on an archive's rate limit."""
 
 # A current desktop Chrome on Linux: Sora's edge serves the full page to browsers and may
 # challenge obvious bots, so a plain "python-aiohttp" agent would fare worse.
@@ -27,6 +32,12 @@ class ResolveOptions:
     """How a share link becomes a direct MP4 URL."""
 
     mode: Mode = "auto"
+    """``auto``: the live page (static, then the browser), then the archive; ``static``,
+    ``browser``: the live page only, that way; ``archive``: the archive only."""
+    wayback: WaybackOptions | None = field(default_factory=WaybackOptions)
+    """The archive that ``auto`` and ``archive`` fall back to (IA's Wayback Machine unless set;
+    a pywb works the same); None keeps ``auto`` to the live site."""
+    on_archive_wait: OnWait | None = None
     allow_hosts: frozenset[str] = field(default_factory=frozenset)
     timeout: float = 30.0
     retries: int = 3
@@ -49,7 +60,22 @@ class ResolveOptions:
             raise ValueError("max_page_bytes must be at least 1024")
         if self.browser_pages < 1:
             raise ValueError("browser_pages must be at least 1")
+        if self.mode == "archive" and self.wayback is None:
+            raise ValueError("mode 'archive' needs an archive (wayback options)")
         object.__setattr__(self, "allow_hosts", _normalise_hosts(frozenset(self.allow_hosts)))
+
+    @property
+    def archive_hosts(self) -> frozenset[str]:
+        """The archive's own hosts (replay and CDX): trusted for archive requests only."""
+        if self.wayback is None:
+            return frozenset()
+        return frozenset({self.wayback.host, self.wayback.cdx_host})
+
+    @property
+    def reads_archive(self) -> bool:
+        """Whether links may resolve from the archive (so a pasted CDN link is one too)."""
+        live_only = self.mode in ("static", "browser") or self.har_path is not None
+        return self.wayback is not None and not live_only
 
     @property
     def browser_only(self) -> bool:
@@ -94,4 +120,10 @@ class DownloadOptions:
             raise ValueError("limit_rate must be positive")
         if self.max_reresolve < 0:
             raise ValueError("max_reresolve must be zero or more")
+
+    def trusting(self, hosts: frozenset[str]) -> DownloadOptions:
+        """These options, also allowing ``hosts`` (an archive whose replays are downloaded)."""
+        if hosts <= self.allow_hosts:
+            return self
+        return replace(self, allow_hosts=self.allow_hosts | hosts)
         object.__setattr__(self, "allow_hosts", _normalise_hosts(frozenset(self.allow_hosts)))

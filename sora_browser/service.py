@@ -44,7 +44,11 @@ class SoraExtractionService:
         downloader: VideoDownloader | None = None,
     ) -> None:
         self.client = client or SoraClient(resolve_options)
-        self.downloader = downloader or VideoDownloader(download_options)
+        # Videos found in an archive are downloaded from its replay: its host is trusted.
+        download = (download_options or DownloadOptions()).trusting(
+            self.client.options.archive_hosts
+        )
+        self.downloader = downloader or VideoDownloader(download)
         self.output_dir = output_dir
         self._owns = (client is None, downloader is None)
 
@@ -69,6 +73,7 @@ class SoraExtractionService:
             refresh=refresh,
             cookies=resolved.cookies,
             referer=resolved.referer,
+            connections=resolved.max_connections,
         )
         return Extraction(resolved=resolved, download=result)
 

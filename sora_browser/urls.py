@@ -37,6 +37,8 @@ class ShareLink:
     """Normalised: https for the public hosts, no fragment, no trailing slash."""
     host: str
     kind: str
+    """``p``, ``g``, ``d``, ``t`` or ``share``; ``media`` for a CDN link (only an archive can
+    resolve those: the signature has long expired, but the archive may hold the file)."""
     share_id: str
 
 
@@ -97,8 +99,14 @@ def is_public_address(address: ipaddress.IPv4Address | ipaddress.IPv6Address) ->
     return address.is_global and not address.is_multicast
 
 
-def parse_share_url(raw: str, *, policy: UrlPolicy | None = None) -> ShareLink:
-    """Validate and normalise a share link, or raise ``InvalidShareURL``/``PolicyRefused``."""
+def parse_share_url(
+    raw: str, *, policy: UrlPolicy | None = None, accept_media: bool = False
+) -> ShareLink:
+    """Validate and normalise a share link, or raise ``InvalidShareURL``/``PolicyRefused``.
+
+    With ``accept_media`` a pasted Sora CDN URL (``videos.openai.com/...``) is a link too, of
+    kind ``media``, named after the asset in its path.
+    """
     policy = policy or UrlPolicy()
     text = raw.strip()
     if not text:
@@ -111,6 +119,8 @@ def parse_share_url(raw: str, *, policy: UrlPolicy | None = None) -> ShareLink:
     host = (parts.hostname or "").lower().rstrip(".")
     if not host:
         raise _invalid(f"Not a Sora share link (no host): {raw}")
+    if accept_media and host.removeprefix("www.") in VIDEO_HOSTS:
+        return _media_link(parts.path, parts.query, host, raw)
     policy.check_share_host(host)
     kind, share_id = _split_share_path(parts.path, raw)
     public = host.removeprefix("www.") in SHARE_HOSTS and not policy.host_allowed(host)
@@ -133,6 +143,19 @@ def _split_share_path(path: str, raw: str) -> tuple[str, str]:
     return kind, share_id
 
 
+# Sora 2 ``/az/files/<uuid>%2Fraw`` (or ``<15 hex>_<uuid>%2Fdrvs%2F...``) and Sora 1
+# ``/vg-assets/assets%2Ftask_<id>%2Fvideos%2F...``: the asset's own token names the file.
+_ASSET_ID = re.compile(r"/(?:files/(?:[0-9a-f]{15}_)?([0-9a-fA-F-]{36})|assets/(task_\w+))/")
+
+
+def _media_link(path: str, query: str, host: str, raw: str) -> ShareLink:
+    match = _ASSET_ID.search(unquote(path) + "/")
+    if match is None:
+        raise _invalid(f"Not a Sora video URL (no asset id in its path): {raw}")
+    url = urlunsplit(("https", host, path, query, ""))  # the path as given: %2F stays
+    return ShareLink(url=url, host=host, kind="media", share_id=match[1] or match[2])
+
+
 def _keep_query(query: str) -> str:
     # `psh` is the Sora 2 share token: keep it, it may be what makes the post visible.
     # Tracking parameters (utm_*, ...) are dropped so the same link normalises the same way.
@@ -140,9 +163,18 @@ def _keep_query(query: str) -> str:
     return "&".join(kept)
 
 
+# A Wayback replay (``<prefix>/<timestamp>id_/<original URL>``) carries the original's query,
+# signature and all, as its own; that signature no longer decides anything.
+_REPLAY_PATH = re.compile(r"/\d{4,14}(?:[a-z]{2}_)?/https?://")
+
+
 def signed_url_expiry(url: str) -> datetime | None:
-    """The Azure SAS ``se`` expiry of a signed CDN URL, if it has one."""
-    values = parse_qs(urlsplit(url).query).get("se")
+    """The Azure SAS ``se`` expiry of a signed CDN URL, if it has one (an archive's replay of
+    one has none: it does not expire)."""
+    parts = urlsplit(url)
+    if _REPLAY_PATH.search(parts.path):
+        return None
+    values = parse_qs(parts.query).get("se")
     if not values:
         return None
     text = values[0].strip()

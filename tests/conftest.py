@@ -1,16 +1,23 @@
 """Shared fixtures: the fixture site on loopback (real aiohttp server, port 0), and the test
-archive (one scenario, written as a WARC for a real pywb and fed to the IA stand-in)."""
+archive (one scenario, written as a WARC for a real pywb and fed to the IA stand-in).
+
+Every subprocess a test starts (the CLI, a worker, the demo) inherits an environment that
+names the local pywb as the archive (the tool's default is web.archive.org), keeps its index
+cache in a session folder, and puts the loopback-only guard on its Python path, so nothing a
+test runs can reach beyond loopback; the test process itself is held there by pytest-socket.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import os
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
 from sora_browser.testing.captures import write_warc
 from sora_browser.testing.ia import IAStandIn
-from sora_browser.testing.pywb import PywbArchive
+from sora_browser.testing.pywb import PywbArchive, loopback_only_env
 from sora_browser.testing.scenario import Scenario, sora_scenario
 from sora_browser.testing.site import FixtureSite
 
@@ -57,3 +64,17 @@ async def ia_archive(archive_scenario: Scenario) -> AsyncIterator[IAStandIn]:
 def _reset_ia_archive(request: pytest.FixtureRequest) -> None:
     if "ia_archive" in request.fixturenames:
         request.getfixturevalue("ia_archive").reset()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _subprocesses_stay_local(
+    pywb_archive: PywbArchive, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[None]:
+    saved = dict(os.environ)
+    os.environ.update(loopback_only_env())
+    os.environ["SORA_BROWSER_WAYBACK"] = pywb_archive.prefix
+    os.environ["SORA_BROWSER_WAYBACK_CDX"] = pywb_archive.cdx_url
+    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("cache"))
+    yield
+    os.environ.clear()
+    os.environ.update(saved)

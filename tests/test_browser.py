@@ -62,7 +62,13 @@ async def resolver(shared_browser: BrowserLauncher) -> AsyncIterator[BrowserReso
 
 
 def options(**changes: object) -> ResolveOptions:
-    base: dict[str, object] = {"mode": "browser", "allow_hosts": LOOPBACK, "timeout": 30.0}
+    # The live site only: the archive step has its own tests (test_archive_resolver.py).
+    base: dict[str, object] = {
+        "mode": "browser",
+        "allow_hosts": LOOPBACK,
+        "timeout": 30.0,
+        "wayback": None,
+    }
     return ResolveOptions(**{**base, **changes})  # type: ignore[arg-type]
 
 

@@ -89,13 +89,21 @@ async def test_version_and_help_are_cheap() -> None:
     assert "HEAVY []" in out.decode()
 
 
+async def test_a_cdn_link_is_for_the_archive_only(tmp_path: Path) -> None:
+    # The live modes cannot refresh a bare CDN link's signature: say what to pass instead.
+    cdn = "https://videos.openai.com/az/files/f5991219-bd4e-527b-8a70-d9ab89670055%2Fraw?se=x"
+    run = await sora("download", cdn, str(tmp_path / "v.mp4"), "--mode", "static")
+    assert run.code == 2
+    assert "pass the share link" in run.err
+
+
 @pytest.mark.parametrize(
     ("url", "fragment"),
     [
         ("not a url", "Not a Sora share link"),
         ("ftp://sora.chatgpt.com/p/s_0123456789abcdef0123456789abcdef", "http"),
         ("https://example.com/p/s_0123456789abcdef0123456789abcdef", "example.com"),
-        ("https://videos.openai.com/az/files/0%2Fraw?se=x&sig=y", "pass the share link"),
+        ("https://videos.openai.com/az/files/0%2Fraw?se=x&sig=y", "Not a Sora video URL"),
         ("https://sora.chatgpt.com/explore", "Unsupported Sora URL"),
         ("https://sora.chatgpt.com/p/", "Unsupported Sora URL"),
     ],

@@ -8,10 +8,11 @@ with a new prefix never keeps values derived from the old one.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from .. import __version__
+from .._version import __version__
 
 IA_HOST = "web.archive.org"
 DEFAULT_PREFIX = f"https://{IA_HOST}/web"
@@ -52,6 +53,8 @@ class WaybackOptions:
     backoff_max: float = 30.0
     max_rate_limit_wait: float = 900.0
     """The longest 429 pause worth waiting out; a longer ``Retry-After`` fails at once."""
+    date: datetime | None = None
+    """Prefer the capture closest to this moment (``--wayback-date``); None: the newest."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "prefix", _check_url("prefix", self.prefix))
@@ -70,11 +73,17 @@ class WaybackOptions:
             raise ValueError("max_rate_limit_wait must be zero or more")
         if not self.user_agent.strip() or any(c in self.user_agent for c in "\r\n"):
             raise ValueError("user_agent must be one non-empty line")
+        if self.date is not None and self.date.tzinfo is None:
+            object.__setattr__(self, "date", self.date.replace(tzinfo=UTC))
 
     @property
     def host(self) -> str:
         """The archive's host name (no port), as the URL policy compares hosts."""
         return urlsplit(self.prefix).hostname or ""
+
+    @property
+    def cdx_host(self) -> str:
+        return _hostname(self.cdx_endpoint)
 
     @property
     def cdx_endpoint(self) -> str:

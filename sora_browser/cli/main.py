@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import click
 
+from .._version import __version__
 from .batch import batch
 from .links import download, resolve
 from .temporal import submit, temporal_dev, worker
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(None, "--version", package_name="sora-browser", prog_name="sora-browser")
+@click.version_option(__version__, "--version", prog_name="sora-browser")
 def main() -> None:
     """Turn Sora share links into MP4 files on disk."""
 

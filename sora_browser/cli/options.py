@@ -22,12 +22,17 @@ import click
 from .runner import Voice
 
 if TYPE_CHECKING:
+    from ..archive.options import WaybackOptions
     from ..options import DownloadOptions, ResolveOptions
     from ..service import SoraExtractionService
 
 F = TypeVar("F", bound=Callable[..., Any])
 Decorator = Callable[[F], F]
-MODE_CHOICES = ("auto", "static", "browser")
+MODE_CHOICES = ("auto", "static", "browser", "archive")
+MODE_HELP = (
+    "auto: the live page (static, then the browser when it needs one), then the archive;"
+    " static or browser: the live page only; archive: the archive only."
+)
 
 
 # -- one factory per shared option ---------------------------------------------------------
@@ -87,6 +92,121 @@ def output_dir_option(help: str, *, path_type: bool = True) -> Decorator[Any]:
     return click.option("--output-dir", "-o", metavar="DIR", type=kind, help=help)
 
 
+# -- the archive (Wayback Machine or a pywb) -------------------------------------------------
+
+
+def archive_options(func: F) -> F:
+    """Where the archive is and how hard to lean on it; they arrive as ``wayback``."""
+
+    @functools.wraps(func)
+    def wrapper(**kwargs: Any) -> Any:
+        return func(wayback=_wayback(kwargs), **kwargs)
+
+    return apply(  # type: ignore[return-value]
+        wrapper,
+        [
+            click.option(
+                "--wayback",
+                "wayback_prefix",
+                envvar="SORA_BROWSER_WAYBACK",
+                metavar="PREFIX",
+                help="Replay prefix of the archive (default https://web.archive.org/web; a"
+                " pywb collection is http://HOST:PORT/COLL; env SORA_BROWSER_WAYBACK).",
+            ),
+            click.option(
+                "--wayback-cdx",
+                envvar="SORA_BROWSER_WAYBACK_CDX",
+                metavar="URL",
+                help="CDX endpoint (default: IA's for web.archive.org, else PREFIX/cdx).",
+            ),
+            click.option(
+                "--no-wayback", is_flag=True, help="Never ask the archive (auto stays live)."
+            ),
+            click.option(
+                "--wayback-date",
+                metavar="YYYYMMDD[hhmmss]",
+                callback=_parse_date,
+                help="Prefer the capture closest to this moment (default: the newest).",
+            ),
+            click.option(
+                "--archive-rate",
+                metavar="N/min",
+                callback=_parse_per_minute,
+                help="Index (CDX) requests a minute (default 24 for web.archive.org, the"
+                " documented budget; 600 for other archives).",
+            ),
+            click.option(
+                "--no-cache", is_flag=True, help="Neither read nor keep archive index answers."
+            ),
+        ],
+    )
+
+
+def _wayback(kwargs: dict[str, Any]) -> WaybackOptions | None:
+    prefix, cdx = kwargs.pop("wayback_prefix"), kwargs.pop("wayback_cdx")
+    date, rate = kwargs.pop("wayback_date"), kwargs.pop("archive_rate")
+    no_cache = kwargs.pop("no_cache")
+    if kwargs.pop("no_wayback"):
+        return None
+    from ..archive.options import DEFAULT_PREFIX, WaybackOptions
+
+    try:
+        return WaybackOptions(
+            prefix=prefix or DEFAULT_PREFIX,
+            cdx_url=cdx or None,
+            cdx_per_minute=rate,
+            date=date,
+            cache_dir=None if no_cache else cache_folder(),
+        )
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--wayback/--wayback-cdx") from exc
+
+
+def cache_folder() -> Path:
+    """The platform's user cache folder for archive index answers."""
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("sora-browser")) / "cdx"
+
+
+def _parse_date(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
+    if value is None:
+        return None
+    from datetime import UTC, datetime
+
+    digits = value.strip()
+    if not digits.isdigit() or len(digits) not in (4, 6, 8, 10, 12, 14):
+        raise click.BadParameter(f"{value!r} is not a date like 20251214 or 20251214093000")
+    padded = digits + "0101000000"[len(digits) - 4 :] if len(digits) < 14 else digits
+    try:
+        return datetime.strptime(padded, "%Y%m%d%H%M%S").replace(tzinfo=UTC)
+    except ValueError as exc:
+        raise click.BadParameter(f"{value!r} is not a real date") from exc
+
+
+def _parse_per_minute(ctx: click.Context, param: click.Parameter, value: str | None) -> int | None:
+    if value is None:
+        return None
+    number = value.strip().lower().removesuffix("/min").strip()
+    if not number.isdigit() or int(number) < 1:
+        raise click.BadParameter(f"{value!r} is not a rate like 24 or 120/min")
+    return int(number)
+
+
+def archive_waits(voice: Voice) -> Callable[[float, str], None]:
+    """What the tool says while it waits on an archive: nothing for the usual short spacing,
+    one line for a real wait, always one for a 429."""
+
+    def on_wait(seconds: float, reason: str) -> None:
+        if reason != "rate limit" or seconds >= LONG_WAIT:
+            voice.say(f"waiting {seconds:.0f} s for the archive ({reason})")
+
+    return on_wait
+
+
+LONG_WAIT = 5.0
+
+
 def allowed_hosts(values: tuple[str, ...]) -> frozenset[str]:
     """``--allow-host`` values plus the comma-separated ``SORA_BROWSER_ALLOW_HOSTS``."""
     raw = os.environ.get("SORA_BROWSER_ALLOW_HOSTS", "")
@@ -117,6 +237,7 @@ class Settings:
     har: Path | None
     record_har: Path | None
     chromium: Path | None
+    wayback: WaybackOptions | None
 
     @property
     def quiet(self) -> bool:
@@ -145,6 +266,8 @@ class Settings:
             har_path=self.har,
             record_har_path=self.record_har,
             chromium_path=self.chromium,
+            wayback=self.wayback,
+            on_archive_wait=archive_waits(self.voice),
         )
 
     def download_options(
@@ -173,8 +296,13 @@ class Settings:
 def _settings(kwargs: dict[str, Any]) -> Settings:
     chosen = kwargs.pop("mode")
     mode = "browser" if kwargs.pop("browser") else chosen
-    if kwargs["record_har"] is not None and mode == "static":
-        raise click.UsageError("--record-har needs a browser; it cannot be used with --mode static")
+    if kwargs["record_har"] is not None and mode in ("static", "archive"):
+        raise click.UsageError(
+            f"--record-har needs a browser; it cannot be used with --mode {mode}"
+        )
+    wayback = kwargs.pop("wayback")
+    if mode == "archive" and wayback is None:
+        raise click.UsageError("--mode archive needs the archive; drop --no-wayback")
     voice = Voice(
         quiet=kwargs.pop("quiet"),
         verbose=kwargs.pop("verbose"),
@@ -191,6 +319,7 @@ def _settings(kwargs: dict[str, Any]) -> Settings:
         har=kwargs.pop("har"),
         record_har=kwargs.pop("record_har"),
         chromium=kwargs.pop("chromium"),
+        wayback=wayback,
     )
 
 
@@ -206,12 +335,9 @@ def common_options(func: F) -> F:
         return func(_settings(kwargs), **kwargs)
 
     return apply(  # type: ignore[return-value]
-        wrapper,
+        archive_options(wrapper),
         [
-            mode_option(
-                "static: parse the page; browser: headless Chromium; auto: static, then the"
-                " browser when the page needs it."
-            ),
+            mode_option(MODE_HELP),
             click.option("--browser", is_flag=True, help="Same as --mode browser."),
             click.option(
                 "--json", "json_output", is_flag=True, help="Print one JSON object per link."

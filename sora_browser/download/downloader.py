@@ -49,6 +49,8 @@ class _Job:
     progress: ProgressCallback | None
     refresh: Refresh | None
     limiter: TokenBucket | None
+    wanted: int
+    """Connections asked for (0: the downloader decides), as ``DownloadOptions.connections``."""
     attempts: int = 0
     reresolved: int = 0
     resumed_from: int = 0
@@ -108,10 +110,17 @@ class VideoDownloader:
         refresh: Refresh | None = None,
         cookies: tuple[Cookie, ...] = (),
         referer: str | None = None,
+        connections: int | None = None,
     ) -> Path:
         """Download ``url`` to ``output_path`` and return that path (see ``fetch``)."""
         result = await self.fetch(
-            url, output_path, progress=progress, refresh=refresh, cookies=cookies, referer=referer
+            url,
+            output_path,
+            progress=progress,
+            refresh=refresh,
+            cookies=cookies,
+            referer=referer,
+            connections=connections,
         )
         return result.path
 
@@ -124,8 +133,12 @@ class VideoDownloader:
         refresh: Refresh | None = None,
         cookies: tuple[Cookie, ...] = (),
         referer: str | None = None,
+        connections: int | None = None,
     ) -> DownloadResult:
-        """Download ``url`` to ``output_path``, resuming a ``.part``; describe the result."""
+        """Download ``url`` to ``output_path``, resuming a ``.part``; describe the result.
+
+        ``connections`` overrides ``DownloadOptions.connections`` for this file (an archive
+        replay that ignores ranges wants 1)."""
         session = self._ensure_session()
         _http.add_cookies(session, cookies)
         part = PartFile(Path(output_path))
@@ -135,7 +148,9 @@ class VideoDownloader:
         part.refuse_special_output()
         with part.locked():
             part.open()
-            job = self._new_job(url, part, self._request(session, referer), progress, refresh)
+            wanted = self.options.connections if connections is None else connections
+            request = self._request(session, referer)
+            job = self._new_job(url, part, request, progress, refresh, wanted)
             try:
                 await self._run_with_deadline(job)
                 return job.result(time.monotonic() - started)
@@ -176,10 +191,11 @@ class VideoDownloader:
         request: RangeRequest,
         progress: ProgressCallback | None,
         refresh: Refresh | None,
+        wanted: int,
     ) -> _Job:
         limit = self.options.limit_rate
         limiter = TokenBucket(limit) if limit else None
-        job = _Job(url, part, request, progress, refresh, limiter)
+        job = _Job(url, part, request, progress, refresh, limiter, wanted)
         job.resumed_from = part.done()
         return job
 
@@ -249,7 +265,7 @@ class VideoDownloader:
             if offset and offset == part.state.total:
                 return  # complete already (a run that stopped before renaming)
             validator = part.state.validator if offset else None
-            end = None if offset else probe_end(self.options.connections)
+            end = None if offset else probe_end(job.wanted)
             async with open_range(job.request, job.url, offset, end, validator) as answer:
                 await self._consume(job, answer, offset, bounded=end is not None)
         except RangeNotSatisfiable as exc:
@@ -276,7 +292,7 @@ class VideoDownloader:
         part.state = PartState(
             etag=answer.etag, last_modified=answer.last_modified, total=answer.total
         )
-        pieces = None if offset else layout(self.options.connections, answer)
+        pieces = None if offset else layout(job.wanted, answer)
         if pieces is not None and answer.total:
             part.state.pieces = pieces
             part.preallocate(answer.total)
@@ -329,7 +345,7 @@ class VideoDownloader:
             read_size=self._read_size(job),
             limiter=job.limiter,
             on_progress=progress,
-            connections=connections_for(self.options.connections),
+            connections=connections_for(job.wanted),
         )
         job.connections = max(job.connections, min(run.connections, len(run.pieces)))
         try:

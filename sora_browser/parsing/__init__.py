@@ -19,7 +19,7 @@ from .candidates import (
     unescape_html,
     unescape_url,
 )
-from .classify import PageState, classify_page, is_login_url, page_title
+from .classify import PageState, classify_page, is_login_url, page_title, post_state
 from .embedded import json_values, scan_text, walk_json
 from .ranking import rank_candidates
 from .strategies import STRATEGIES, candidates_from_json, find_candidates
@@ -36,6 +36,7 @@ __all__ = [
     "json_values",
     "looks_like_video",
     "page_title",
+    "post_state",
     "rank_candidates",
     "scan_text",
     "unescape_html",

@@ -25,9 +25,12 @@ _CHALLENGE_MARK = re.compile(
 _VIDEO_HINT = re.compile(
     r"videos\.openai\.com|\.mp4\b|%2Fraw|og:video|\\*\"encodings\\*\"", re.IGNORECASE
 )
+# The last line covers the notice that replaced the app when Sora was switched off
+# (2026-04-26): "Sora has been discontinued", "... is no longer available", "shut down".
 _GONE_TEXT = re.compile(
     r"no longer available|(?:has been|was) (?:removed|deleted)|does(?:n't| not) exist|"
-    r"(?:page|post|video|content|generation) (?:was )?not found|could not be found",
+    r"(?:page|post|video|content|generation) (?:was )?not found|could not be found|"
+    r"(?:has been|was|is being|is) (?:discontinued|shut down|switched off|sunset)",
     re.IGNORECASE,
 )
 _LOGIN_TEXT = re.compile(
@@ -62,6 +65,28 @@ def classify_page(status: int, headers: dict[str, str], text: str) -> PageState:
     if _LOGIN_TEXT.search(visible):
         return PageState.LOGIN
     return PageState.OK
+
+
+# Post JSON fields (docs/ARCHITECTURE.md, "Facts the code relies on"), found however many
+# times the JSON around them was escaped into script strings.
+_Q = r'\\*"'
+_TOMBSTONED = re.compile(_Q + r"tombstoned_at" + _Q + r"\s*:\s*(?!null\b)" + _Q + r"?\w")
+_PRIVATE = re.compile(
+    _Q + r"(?:can_read" + _Q + r"\s*:\s*false|output_blocked" + _Q + r"\s*:\s*true)"
+)
+
+
+def post_state(text: str) -> str | None:
+    """``removed`` or ``private`` when the post JSON in a page or body says so, else None.
+
+    A removed post has ``tombstoned_at`` set; ``permissions.can_read: false`` and
+    ``output_blocked`` mean the viewer may not see it.
+    """
+    if _TOMBSTONED.search(text):
+        return "removed"
+    if _PRIVATE.search(text):
+        return "private"
+    return None
 
 
 def _is_challenge(status: int, headers: dict[str, str], text: str) -> bool:

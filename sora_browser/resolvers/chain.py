@@ -1,15 +1,20 @@
-"""Fall back through resolvers in order: static parsing first, a real browser when it must.
+"""Fall back through resolvers in order: the live site first (static parsing, then a real
+browser when it must), then the archive.
 
-Only "no video here" errors move on to the next resolver. A page that is gone stays gone (a
-browser cannot bring it back), and a bug or a network failure is raised as it is, so a broken
-static step never silently turns into a slow browser run.
+Between the live steps only "no video here" errors move on. A page that is gone stays gone for
+the live site (a browser cannot bring it back), and a bug is raised as it is, so a broken
+static step never silently turns into a slow browser run. The archive is the step after the
+live ones: it takes over when the live site has no video, when the page is gone (404/410, a
+redirect off Sora, a "discontinued" notice), and when the site cannot be reached or keeps
+failing, since Sora itself is switched off and most links now resolve only there. Without an
+archive those errors are raised as they are.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from ..errors import NoVideoFound, PageGone
+from ..errors import FetchError, NoVideoFound, PageGone, SoraBrowserError
 from ..models import ResolvedVideo
 from ..options import ResolveOptions
 from ..urls import ShareLink
@@ -19,12 +24,15 @@ ResolverFactory = Callable[[], Resolver]
 
 
 class ChainResolver:
-    """Try each resolver in turn; later ones are built only when an earlier one gives up."""
+    """Try each live resolver in turn, then the archive; each is built only when reached."""
 
     name = "auto"
 
-    def __init__(self, factories: Sequence[ResolverFactory]) -> None:
-        self._factories = list(factories)
+    def __init__(
+        self, live: Sequence[ResolverFactory], archive: ResolverFactory | None = None
+    ) -> None:
+        self._factories = [*live, *([archive] if archive else [])]
+        self._live = len(live)
         self._built: dict[int, Resolver] = {}
 
     def _get(self, index: int) -> Resolver:
@@ -33,16 +41,34 @@ class ChainResolver:
         return self._built[index]
 
     async def resolve(self, link: ShareLink) -> ResolvedVideo:
-        last: NoVideoFound | None = None
-        for index in range(len(self._factories)):
+        last: SoraBrowserError | None = None
+        live = self._live if link.kind != "media" else 0  # a CDN link has no live page
+        for index in range(live):
             try:
                 return await self._get(index).resolve(link)
-            except PageGone:
-                raise
+            except (PageGone, FetchError) as exc:
+                if not self._has_archive:
+                    raise
+                last = exc
+                break  # plainly not a live post: no browser for it, straight to the archive
             except NoVideoFound as exc:
                 last = _chain_message(last, exc)
+        if self._has_archive:
+            return await self._from_archive(link, last)
         assert last is not None, "a chain needs at least one resolver"
         raise last
+
+    @property
+    def _has_archive(self) -> bool:
+        return len(self._factories) > self._live
+
+    async def _from_archive(self, link: ShareLink, live: SoraBrowserError | None) -> ResolvedVideo:
+        try:
+            return await self._get(self._live).resolve(link)
+        except SoraBrowserError as exc:
+            if live is not None and isinstance(exc, NoVideoFound):
+                exc.message = f"{exc.message} (live site: {live.message})"
+            raise
 
     async def aclose(self) -> None:
         built, self._built = self._built, {}
@@ -50,7 +76,7 @@ class ChainResolver:
             await resolver.aclose()
 
 
-def _chain_message(previous: NoVideoFound | None, current: NoVideoFound) -> NoVideoFound:
+def _chain_message(previous: SoraBrowserError | None, current: NoVideoFound) -> NoVideoFound:
     """Keep what the first resolver learned when it adds something the last one did not say.
 
     "media URLs refused by the URL policy" tells a user more than the browser's plain "could
@@ -65,7 +91,7 @@ def _chain_message(previous: NoVideoFound | None, current: NoVideoFound) -> NoVi
 
 def build_resolver(options: ResolveOptions) -> Resolver:
     """The resolver for ``options.mode`` (and HAR replay when ``options.har_path`` is set)."""
-    # Both imported here: static runs and `--help` must not pay for Playwright, and browser
+    # Each imported here: static runs and `--help` must not pay for Playwright, and browser
     # runs not for the static stack (its HTTP session and tenacity).
 
     def static() -> Resolver:
@@ -78,8 +104,15 @@ def build_resolver(options: ResolveOptions) -> Resolver:
 
         return BrowserResolver(options)
 
+    def archive() -> Resolver:
+        from .archive import ArchiveResolver
+
+        return ArchiveResolver(options)
+
     if options.browser_only:
         return browser()
     if options.mode == "static":
         return static()
-    return ChainResolver([static, browser])
+    if options.mode == "archive":
+        return ChainResolver([], archive)
+    return ChainResolver([static, browser], archive if options.wayback is not None else None)

@@ -9,6 +9,7 @@ back to the browser.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import aiohttp
 
@@ -26,7 +27,7 @@ from ..parsing import (
     page_title,
     rank_candidates,
 )
-from ..urls import ShareLink, UrlPolicy
+from ..urls import SHARE_HOSTS, ShareLink, UrlPolicy
 from .base import to_resolved
 
 # What Chrome sends for a top-level navigation. Sora's edge serves the full server-rendered
@@ -180,6 +181,10 @@ def _raise_for_state(page: FetchedPage, link: ShareLink) -> None:
             f"Sora share page {url} shows a login wall; pass --cookies FILE with cookies from a "
             "logged-in browser, or try --browser"
         )
+    landed = (urlsplit(page.url).hostname or "").lower()
+    if landed != link.host and landed.removeprefix("www.") not in SHARE_HOSTS:
+        # Since Sora was switched off its links may redirect to a notice on another site.
+        raise PageGone(f"Sora share page {url} now redirects off Sora, to {page.url}")
 
 
 def _no_video_message(link: ShareLink, refused: list[str]) -> str:

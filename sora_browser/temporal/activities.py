@@ -151,6 +151,7 @@ class SoraActivities:
                 refresh=refresh,
                 cookies=resolved.cookies,
                 referer=resolved.referer,
+                connections=resolved.max_connections,
             )
         return output_data(resolved, result, worker=self.worker_name)
 
@@ -166,7 +167,8 @@ class SoraActivities:
 
     async def downloader(self) -> VideoDownloader:
         if self._downloader is None:
-            self._downloader = VideoDownloader(self.download_options)
+            trusted = self.resolve_options.archive_hosts
+            self._downloader = VideoDownloader(self.download_options.trusting(trusted))
             await self._downloader.__aenter__()
         return self._downloader
 
