@@ -41,6 +41,15 @@ class ShareLink:
     resolve those: the signature has long expired, but the archive may hold the file)."""
     share_id: str
 
+    @property
+    def canonical(self) -> str:
+        """The link as Sora itself wrote it: https, no ``www.``, no query (``psh`` is not
+        needed to name a post); a link on another host is left as it is."""
+        bare = self.host.removeprefix("www.")
+        if bare not in SHARE_HOSTS:
+            return self.url
+        return f"https://{bare}/{self.kind}/{self.share_id}"
+
 
 @dataclass(frozen=True, slots=True)
 class UrlPolicy:

@@ -36,6 +36,7 @@ from temporalio.worker import Worker
 # The workflow sandbox re-imports this module to run OriginalDesignWorkflow: the library is
 # passed through, loaded once outside the sandbox, as workflow modules do with activities.
 with workflow.unsafe.imports_passed_through():
+    from sora_browser.archive.options import WaybackOptions
     from sora_browser.models import ResolvedVideo
     from sora_browser.options import DownloadOptions, ResolveOptions
     from sora_browser.service import SoraClient
@@ -55,6 +56,8 @@ with workflow.unsafe.imports_passed_through():
     from sora_browser.testing.cdn import Fault
     from sora_browser.testing.media import VIDEOS, sha256_of, signed_url
     from sora_browser.testing.pages import share_urls
+    from sora_browser.testing.pywb import PywbArchive
+    from sora_browser.testing.scenario import Scenario
     from sora_browser.testing.site import FixtureSite
     from sora_browser.urls import ShareLink
 
@@ -638,3 +641,34 @@ async def test_worker_stops_cleanly_on_sigterm(
     async with subprocess_worker(worker_command(client, task_queue, tmp_path)) as proc:
         proc.send_signal(signal.SIGTERM)
         assert await asyncio.wait_for(proc.wait(), 30) == 0
+
+
+async def test_an_archive_only_link_through_a_real_worker(
+    client: Client,
+    pywb_archive: PywbArchive,
+    archive_scenario: Scenario,
+    tmp_path: Path,
+    task_queue: str,
+) -> None:
+    # Sora is gone: the worker recovers the video from the archive, and says where from.
+    case = archive_scenario.case("renditions")
+    wayback = WaybackOptions(prefix=pywb_archive.prefix, cdx_url=pywb_archive.cdx_url)
+    acts = SoraActivities(
+        ResolveOptions(mode="archive", wayback=wayback, timeout=15),
+        DownloadOptions(retries=1),
+        output_dir=tmp_path,
+    )
+    worker = Worker(
+        client, task_queue=task_queue, workflows=[OriginalDesignWorkflow], activities=acts.all()
+    )
+    async with acts, worker:
+        output = await client.execute_workflow(
+            OriginalDesignWorkflow.run,
+            case.share_url,
+            id=f"test-archive-{uuid.uuid4().hex[:8]}",
+            task_queue=task_queue,
+        )
+    assert output.sha256 == case.sha256 == sha256_file(Path(output.local_path))
+    assert output.resolver == "archive"
+    assert output.extra["replay_url"] == output.mp4_url
+    assert output.extra["original_media_url"].startswith("https://videos.openai.com/")

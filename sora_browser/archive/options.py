@@ -82,6 +82,11 @@ class WaybackOptions:
         return urlsplit(self.prefix).hostname or ""
 
     @property
+    def name(self) -> str:
+        """How messages name the archive: the replay prefix's ``host[:port]``."""
+        return urlsplit(self.prefix).netloc
+
+    @property
     def cdx_host(self) -> str:
         return _hostname(self.cdx_endpoint)
 

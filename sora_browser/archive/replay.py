@@ -154,13 +154,13 @@ class Replay:
             except NetworkError as exc:
                 if attempt + 1 >= MAX_ATTEMPTS:
                     raise ArchiveUnreachable(
-                        f"The archive at {self.client.host} did not answer: {exc.message}",
-                        archive=self.client.host,
+                        f"The archive at {self.client.options.name} did not answer: {exc.message}",
+                        archive=self.client.options.name,
                         url=url,
                     ) from exc
         raise ArchiveRateLimited(
-            f"{self.client.host} kept answering 429 (rate limited); try again later",
-            archive=self.client.host,
+            f"{self.client.options.name} kept answering 429 (rate limited); try again later",
+            archive=self.client.options.name,
             url=url,
             retry_after=self.limiter.blocked_for() or None,
         )

@@ -62,9 +62,12 @@ def load_archive(path: Path | None) -> set[str]:
     "--jobs", "-j", default=2, help="Links handled at the same time.", minimum=1, maximum=16
 )
 @click.option(
+    "--download-archive",
     "--archive",
+    "archive",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Record finished share ids here and skip those already recorded.",
+    help="Record finished share ids in this file and skip those already recorded (yt-dlp's"
+    " download archive; not the Wayback archive, see --wayback).",
 )
 @common_options
 @download_options

@@ -96,29 +96,50 @@ def output_dir_option(help: str, *, path_type: bool = True) -> Decorator[Any]:
 
 
 def archive_options(func: F) -> F:
-    """Where the archive is and how hard to lean on it; they arrive as ``wayback``."""
+    """Where the archive is and how to use it; they arrive as ``wayback``."""
+    return _archive_options(func, resolving=True)
 
+
+def archive_location_options(func: F) -> F:
+    """Where the archive is and how hard to lean on it, for commands that only list."""
+    return _archive_options(func, resolving=False)
+
+
+def _archive_options(func: F, *, resolving: bool) -> F:
     @functools.wraps(func)
     def wrapper(**kwargs: Any) -> Any:
+        kwargs.setdefault("no_wayback", False)
+        kwargs.setdefault("wayback_date", None)
         return func(wayback=_wayback(kwargs), **kwargs)
 
-    return apply(  # type: ignore[return-value]
-        wrapper,
-        [
-            click.option(
-                "--wayback",
-                "wayback_prefix",
-                envvar="SORA_BROWSER_WAYBACK",
-                metavar="PREFIX",
-                help="Replay prefix of the archive (default https://web.archive.org/web; a"
-                " pywb collection is http://HOST:PORT/COLL; env SORA_BROWSER_WAYBACK).",
-            ),
-            click.option(
-                "--wayback-cdx",
-                envvar="SORA_BROWSER_WAYBACK_CDX",
-                metavar="URL",
-                help="CDX endpoint (default: IA's for web.archive.org, else PREFIX/cdx).",
-            ),
+    options = [
+        click.option(
+            "--wayback",
+            "wayback_prefix",
+            envvar="SORA_BROWSER_WAYBACK",
+            metavar="PREFIX",
+            help="Replay prefix of the archive (default https://web.archive.org/web; a"
+            " pywb collection is http://HOST:PORT/COLL; env SORA_BROWSER_WAYBACK).",
+        ),
+        click.option(
+            "--wayback-cdx",
+            envvar="SORA_BROWSER_WAYBACK_CDX",
+            metavar="URL",
+            help="CDX endpoint (default: IA's for web.archive.org, else PREFIX/cdx).",
+        ),
+        click.option(
+            "--archive-rate",
+            metavar="N/min",
+            callback=_parse_per_minute,
+            help="Index (CDX) requests a minute (default 24 for web.archive.org, the"
+            " documented budget; 600 for other archives).",
+        ),
+        click.option(
+            "--no-cache", is_flag=True, help="Neither read nor keep archive index answers."
+        ),
+    ]
+    if resolving:
+        options[2:2] = [
             click.option(
                 "--no-wayback", is_flag=True, help="Never ask the archive (auto stays live)."
             ),
@@ -128,18 +149,8 @@ def archive_options(func: F) -> F:
                 callback=_parse_date,
                 help="Prefer the capture closest to this moment (default: the newest).",
             ),
-            click.option(
-                "--archive-rate",
-                metavar="N/min",
-                callback=_parse_per_minute,
-                help="Index (CDX) requests a minute (default 24 for web.archive.org, the"
-                " documented budget; 600 for other archives).",
-            ),
-            click.option(
-                "--no-cache", is_flag=True, help="Neither read nor keep archive index answers."
-            ),
-        ],
-    )
+        ]
+    return apply(wrapper, options)  # type: ignore[return-value]
 
 
 def _wayback(kwargs: dict[str, Any]) -> WaybackOptions | None:

@@ -27,6 +27,7 @@ from .options import (
     allow_host_option,
     allowed_hosts,
     apply,
+    archive_options,
     chromium_option,
     mode_option,
     number_option,
@@ -38,6 +39,7 @@ from .options import (
 from .runner import Voice, run
 
 if TYPE_CHECKING:
+    from ..archive.options import WaybackOptions
     from ..temporal.activities import SoraActivities
     from ..temporal.connection import ConnectOptions
 
@@ -114,6 +116,7 @@ def _setup_logging(voice: Voice) -> None:
     1, "Library retries inside one activity attempt (Temporal retries the rest).", maximum=10
 )
 @timeout_option(3600.0, "Total seconds one download may take inside an attempt.")
+@archive_options
 @number_option(
     "--graceful-shutdown", default=10.0, help="Seconds running activities get to finish on SIGTERM."
 )
@@ -164,16 +167,25 @@ def _activities(
     chromium: Path | None,
     retries: int,
     timeout: float,
+    wayback: WaybackOptions | None,
 ) -> SoraActivities:
     from ..options import DownloadOptions, ResolveOptions
     from ..temporal.activities import SoraActivities
 
+    if mode == "archive" and wayback is None:
+        raise click.UsageError("--mode archive needs the archive; drop --no-wayback")
     hosts = allowed_hosts(allow_host)
-    return SoraActivities(
-        ResolveOptions(mode=mode, allow_hosts=hosts, chromium_path=chromium),  # type: ignore[arg-type]
-        DownloadOptions(allow_hosts=hosts, retries=retries, total_timeout=timeout),
-        output_dir,
+    resolve = ResolveOptions(
+        mode=mode,  # type: ignore[arg-type]
+        allow_hosts=hosts,
+        chromium_path=chromium,
+        wayback=wayback,
+        on_archive_wait=lambda seconds, why: logging.getLogger(__name__).warning(
+            "waiting %.0f s for the archive (%s)", seconds, why
+        ),
     )
+    download = DownloadOptions(allow_hosts=hosts, retries=retries, total_timeout=timeout)
+    return SoraActivities(resolve, download, output_dir)
 
 
 @click.command("temporal-dev")

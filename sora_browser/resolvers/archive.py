@@ -81,16 +81,19 @@ class ArchiveResolver:
     async def resolve(self, link: ShareLink) -> ResolvedVideo:
         if link.kind == "media":
             return await self._media_link(link)
-        captures = await self._page_captures(link)
+        return await self.resolve_from(link, await self._page_captures(link))
+
+    async def resolve_from(self, link: ShareLink, captures: list[CdxRecord]) -> ResolvedVideo:
+        """``resolve`` with the page's captures already known (a listing found them)."""
         if not captures:
-            raise NotArchived(url=link.url, archive=self.client.host, match_type="prefix")
+            raise NotArchived(url=link.url, archive=self.client.options.name, match_type="prefix")
         misses: list[_Miss] = []
         for capture in self._worth_reading(captures)[:MAX_PAGES_READ]:
             found = await self._from_page(link, capture)
             if isinstance(found, ResolvedVideo):
                 return found
             misses.append(found)
-        raise _no_video(link, captures, misses, self.client.host)
+        raise _no_video(link, captures, misses, self.client.options.name)
 
     # -- the page ------------------------------------------------------------------------------
 
@@ -155,7 +158,7 @@ class ArchiveResolver:
     async def _media_link(self, link: ShareLink) -> ResolvedVideo:
         media = await self.replay.whole_copy(link.url)
         if media is None:
-            raise NotArchived(url=link.url.split("?", 1)[0], archive=self.client.host)
+            raise NotArchived(url=link.url.split("?", 1)[0], archive=self.client.options.name)
         candidate = Candidate(url=link.url, strategy="cdn-link")
         return self._result(link, candidate, media, None, None)
 

@@ -64,7 +64,13 @@ from typing import IO
 import aiohttp
 
 LOOPBACK_ONLY = Path(__file__).resolve().parent / "loopback_only"
-BIN = Path(sys.executable).parent
+# pywb's console scripts, run through this interpreter: an environment that has pywb
+# importable but not its scripts on disk (a wheel installed beside borrowed packages, a
+# system Python) still runs them.
+_ENTRY_POINTS = {
+    "wayback": ("pywb.apps.cli", "wayback"),
+    "wb-manager": ("pywb.manager.manager", "main_wrap_exc"),
+}
 REFUSED_MARK = "loopback_only: refused"
 
 
@@ -161,8 +167,15 @@ class PywbArchive:
         await self._cleanup()
 
     async def _spawn(self, name: str, *args: str) -> asyncio.subprocess.Process:
+        module, function = _ENTRY_POINTS[name]
+        script = (
+            f"import sys; sys.argv[0] = {name!r}; from {module} import {function}; "
+            f"sys.exit({function}())"
+        )
         return await asyncio.create_subprocess_exec(
-            str(BIN / name),
+            sys.executable,
+            "-c",
+            script,
             *args,
             cwd=self.folder,
             env=self._env(),
