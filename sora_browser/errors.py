@@ -13,6 +13,7 @@ Every error knows whether a retry can help (``retryable``) and which CLI exit co
     │   ├── ChallengeRequired             Cloudflare challenge (try --browser)
     │   ├── BrowserUnavailable            no Chromium to fall back to
     │   └── NotArchived                   the archive holds no capture of what was looked for
+    │       └── ArchivedInPieces          ... only pieces that do not make up the whole file
     ├── FetchError                        (+ aiohttp.ClientError) exit 4
     │   ├── NetworkError                  connection reset, DNS, timeout (retryable)
     │   │   └── ArchiveUnreachable        the archive did not answer, after retries
@@ -48,6 +49,10 @@ class SoraBrowserError(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+
+    def json_fields(self) -> dict[str, object]:
+        """Facts beyond the message that ``--json`` reports with the error (none by default)."""
+        return {}
 
     def __str__(self) -> str:
         return self.message
@@ -109,6 +114,32 @@ class NotArchived(NoVideoFound):
         self.archive = archive
         self.match_type = match_type
         self.filters = filters
+
+
+class ArchivedInPieces(NotArchived):
+    """The archive holds the video only in pieces that do not make up the whole file (gaps,
+    or pieces that disagree); ``ranges_held`` says which bytes it does hold, inclusive."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        url: str,
+        archive: str,
+        ranges_held: tuple[tuple[int, int], ...],
+        total: int,
+    ) -> None:
+        super().__init__(url=url, archive=archive, message=message)
+        self.ranges_held = ranges_held
+        self.total = total
+
+    @property
+    def share_held(self) -> float:
+        held = sum(last - first + 1 for first, last in self.ranges_held)
+        return round(held / self.total, 4) if self.total else 0.0
+
+    def json_fields(self) -> dict[str, object]:
+        return {"media_ranges_held": [list(r) for r in self.ranges_held]}
 
 
 class FetchError(SoraBrowserError, aiohttp.ClientError):

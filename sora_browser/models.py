@@ -33,6 +33,28 @@ class Cookie(NamedTuple):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class MediaPiece:
+    """Bytes ``[start, end)`` of a ``total``-byte video, held by one capture at ``url``.
+
+    Archived videos are often held only as several such pieces (a browser fetched them in
+    ranges); the downloader joins them (``download.assemble``).
+    """
+
+    url: str
+    start: int
+    end: int
+    total: int
+    captured_at: datetime | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return _record(self, private=True)
+
+    @classmethod
+    def from_json(cls, record: Mapping[str, Any]) -> MediaPiece:
+        return cls(**_values(cls, record))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ResolvedVideo:
     """A direct MP4 URL and what the page said about it."""
 
@@ -56,6 +78,11 @@ class ResolvedVideo:
     """Archive results: the CDN URL the page named, as it was captured."""
     replay_url: str | None = None
     """Archive results: the archive's ``id_`` replay of that capture (what is downloaded)."""
+    media_ranges_held: tuple[tuple[int, int], ...] | None = None
+    """Archive results held in pieces: the byte ranges the archive holds, inclusive."""
+    pieces: tuple[MediaPiece, ...] = field(default=(), metadata=_PRIVATE)
+    """When the archive holds the video only in pieces: the captures to join (the first is
+    ``mp4_url``). Empty for a video fetched whole."""
     cookies: tuple[Cookie, ...] = field(default=(), metadata=_PRIVATE)
     """Cookies the page ended up with; the CDN may want them."""
     referer: str | None = field(default=None, metadata=_PRIVATE)
@@ -70,6 +97,9 @@ class ResolvedVideo:
     def from_json(cls, record: Mapping[str, Any]) -> ResolvedVideo:
         values = _values(cls, record)
         values["cookies"] = tuple(Cookie(*c) for c in values.get("cookies") or ())
+        values["pieces"] = tuple(MediaPiece.from_json(p) for p in values.get("pieces") or ())
+        held = values.get("media_ranges_held")
+        values["media_ranges_held"] = None if held is None else tuple(map(tuple, held))
         return cls(**values)
 
 
@@ -122,7 +152,9 @@ def _to_json_value(value: Any) -> Any:
     if isinstance(value, Path):
         return str(value)
     if isinstance(value, tuple):
-        return [list(v) if isinstance(v, tuple) else v for v in value]
+        return [_to_json_value(v) for v in value]
+    if hasattr(value, "to_json"):
+        return value.to_json()
     return value
 
 

@@ -66,14 +66,8 @@ class SoraExtractionService:
             # A signed CDN URL lives a few days; a fresh page visit signs a new one.
             return (await self.client.resolve(resolved.share_url)).mp4_url
 
-        result = await self.downloader.fetch(
-            resolved.mp4_url,
-            target,
-            progress=progress,
-            refresh=refresh,
-            cookies=resolved.cookies,
-            referer=resolved.referer,
-            connections=resolved.max_connections,
+        result = await self.downloader.fetch_video(
+            resolved, target, progress=progress, refresh=refresh
         )
         return Extraction(resolved=resolved, download=result)
 

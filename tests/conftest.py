@@ -78,3 +78,11 @@ def _subprocesses_stay_local(
     yield
     os.environ.clear()
     os.environ.update(saved)
+
+
+@pytest.fixture(params=["pywb", "ia"])
+def archive(request: pytest.FixtureRequest) -> PywbArchive | IAStandIn:
+    """Each archive in turn: a test that takes it runs against both."""
+    name = "pywb_archive" if request.param == "pywb" else "ia_archive"
+    running: PywbArchive | IAStandIn = request.getfixturevalue(name)
+    return running

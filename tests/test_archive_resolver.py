@@ -35,13 +35,6 @@ LOOPBACK = frozenset({"127.0.0.1"})
 Archive = PywbArchive | IAStandIn
 
 
-@pytest.fixture(params=["pywb", "ia"])
-def archive(request: pytest.FixtureRequest) -> Archive:
-    name = "pywb_archive" if request.param == "pywb" else "ia_archive"
-    running: Archive = request.getfixturevalue(name)
-    return running
-
-
 def wayback(archive: Archive, **changes: object) -> WaybackOptions:
     return WaybackOptions(prefix=archive.prefix, cdx_url=archive.cdx_url, **changes)  # type: ignore[arg-type]
 

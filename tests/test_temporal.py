@@ -672,3 +672,26 @@ async def test_an_archive_only_link_through_a_real_worker(
     assert output.resolver == "archive"
     assert output.extra["replay_url"] == output.mp4_url
     assert output.extra["original_media_url"].startswith("https://videos.openai.com/")
+
+
+async def test_a_video_in_pieces_travels_from_resolve_to_download(
+    client: Client,
+    pywb_archive: PywbArchive,
+    archive_scenario: Scenario,
+    tmp_path: Path,
+    task_queue: str,
+) -> None:
+    # The workflow resolves in one activity and downloads in another: the pieces to join must
+    # survive the trip through the workflow's history.
+    case = archive_scenario.case("pieces")
+    wayback = WaybackOptions(prefix=pywb_archive.prefix, cdx_url=pywb_archive.cdx_url)
+    acts = SoraActivities(
+        ResolveOptions(mode="archive", wayback=wayback, timeout=15),
+        DownloadOptions(retries=1),
+        output_dir=tmp_path,
+    )
+    async with running_worker(client, task_queue, acts):
+        output = await run_download(client, task_queue, case.share_url)
+    assert output.sha256 == case.sha256 == sha256_file(Path(output.local_path))
+    assert case.video is not None
+    assert output.extra["media_ranges_held"] == [[0, case.video.size - 1]]

@@ -25,6 +25,7 @@ from ..urls import UrlPolicy
 from .cdx import CdxRecord, strip_query, surt
 from .client import WaybackClient
 from .limiter import ArchiveLimiter, limiter_for
+from .pieces import HeldRange, PiecesFound, pieces_found
 
 IA_REPLAY_PER_MINUTE = 240
 """IA limits replay separately from the index and more loosely; this stays well inside it."""
@@ -35,20 +36,6 @@ _CONTENT_RANGE = re.compile(r"bytes\s+(\d+)-(\d+)/(\d+|\*)")
 MAX_ATTEMPTS = 4
 """Tries of one replay request: network failures and 429s (each 429 waits its pause)."""
 _CHUNK = 64 * 1024
-
-
-@dataclass(frozen=True, slots=True)
-class HeldRange:
-    """Bytes ``[start, end)`` of a file of ``total`` bytes, as one media capture holds them."""
-
-    record: CdxRecord
-    start: int
-    end: int
-    total: int | None
-
-    @property
-    def whole(self) -> bool:
-        return self.start == 0 and self.total is not None and self.end == self.total
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +59,7 @@ class Replay:
         self.policy = UrlPolicy(options.allow_hosts | {client.host})
         self._session: aiohttp.ClientSession | None = None
         self._media: dict[str, tuple[CdxRecord, ...]] = {}
+        self._held: dict[tuple[str, str], HeldRange | None] = {}
 
     async def aclose(self) -> None:
         if self._session is not None:
@@ -114,6 +102,14 @@ class Replay:
                 return MediaCapture(record, held.total)
         return None
 
+    async def holdings(self, media_url: str) -> MediaCapture | PiecesFound | None:
+        """What the archive holds of ``media_url``: a whole copy, pieces (which may or may not
+        make up the file), or nothing."""
+        whole = await self.whole_copy(media_url)
+        if whole is not None:
+            return whole
+        return pieces_found(await self.ranges(media_url), lambda h: self.url(h.record))
+
     async def ranges(self, media_url: str) -> list[HeldRange]:
         """What each piece capture of ``media_url`` holds (its recorded ``Content-Range``)."""
         pieces = [r for r in await self.media_captures(media_url) if r.status == 206]
@@ -121,7 +117,14 @@ class Replay:
         return [h for h in held if h is not None]
 
     async def held_range(self, record: CdxRecord) -> HeldRange | None:
-        """The bytes a 206 capture holds, from its replayed headers; the body is not read."""
+        """The bytes a 206 capture holds, from its replayed headers (read once per capture);
+        the body is not read."""
+        key = (record.timestamp, record.original)
+        if key not in self._held:
+            self._held[key] = await self._read_held_range(record)
+        return self._held[key]
+
+    async def _read_held_range(self, record: CdxRecord) -> HeldRange | None:
         async with self._get(self.url(record)) as response:
             if response.status not in (200, 206):
                 return None

@@ -10,7 +10,8 @@ def error_json(share_url: str, exc: BaseException) -> dict[str, Any]:
     from ..errors import SoraBrowserError
 
     if isinstance(exc, SoraBrowserError):
-        return failure_json(share_url, type(exc).__name__, exc.message, exc.exit_code)
+        record = failure_json(share_url, type(exc).__name__, exc.message, exc.exit_code)
+        return {**record, **exc.json_fields()}
     return failure_json(share_url, type(exc).__name__, str(exc) or repr(exc), 1)
 
 

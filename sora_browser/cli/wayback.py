@@ -82,14 +82,19 @@ async def _list(
 
 
 async def _check_media(resolver: ArchiveResolver, found: ArchivedLink) -> None:
-    from ..errors import NoVideoFound
+    """``whole``, ``pieces_complete``, ``pieces_partial`` (with the share held) or ``none``."""
+    from ..errors import ArchivedInPieces, NoVideoFound
 
     try:
-        await resolver.resolve_from(found.link, found.captures)
+        resolved = await resolver.resolve_from(found.link, found.captures)
+    except ArchivedInPieces as exc:
+        found.media, found.media_share = "pieces_partial", exc.share_held
+        return
     except NoVideoFound:
         found.media, found.media_share = "none", 0.0
         return
-    found.media, found.media_share = "whole", 1.0
+    found.media = "pieces_complete" if resolved.pieces else "whole"
+    found.media_share = 1.0
 
 
 def _print(found: ArchivedLink, voice: Voice) -> None:

@@ -12,8 +12,9 @@ callback (the share link resolved again) and the download continues from the ``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -24,9 +25,10 @@ from tenacity import AsyncRetrying
 from .. import _http
 from ..cookies import load_cookies
 from ..errors import FetchError, IncompleteDownload, NotAVideo, SignatureExpired, local_errors
-from ..models import Cookie, DownloadResult, ProgressCallback
+from ..models import Cookie, DownloadResult, MediaPiece, ProgressCallback, ResolvedVideo
 from ..options import DownloadOptions
 from ..urls import UrlPolicy, is_expired, signed_url_expiry
+from .assemble import Assembly
 from .partfile import PartFile, PartState
 from .pieces import PieceRun, connections_for, layout, probe_end
 from .ranges import RangeAnswer, RangeNotSatisfiable, RangeRequest, RestartNeeded, open_range
@@ -141,19 +143,82 @@ class VideoDownloader:
         replay that ignores ranges wants 1)."""
         session = self._ensure_session()
         _http.add_cookies(session, cookies)
-        part = PartFile(Path(output_path))
         started = time.monotonic()
+        async with self._opened(output_path) as part:
+            wanted = self.options.connections if connections is None else connections
+            request = self._request(session, referer)
+            job = self._new_job(url, part, request, progress, refresh, wanted)
+            await self._run_with_deadline(job.url, self._run(job))
+            return job.result(time.monotonic() - started)
+
+    async def fetch_video(
+        self,
+        video: ResolvedVideo,
+        output_path: Path,
+        *,
+        progress: ProgressCallback | None = None,
+        refresh: Refresh | None = None,
+    ) -> DownloadResult:
+        """Download what a resolver found: one URL, or the pieces an archive holds."""
+        if video.pieces:
+            return await self.fetch_pieces(video.pieces, output_path, progress=progress)
+        return await self.fetch(
+            video.mp4_url,
+            output_path,
+            progress=progress,
+            refresh=refresh,
+            cookies=video.cookies,
+            referer=video.referer,
+            connections=video.max_connections,
+        )
+
+    async def fetch_pieces(
+        self,
+        pieces: Sequence[MediaPiece],
+        output_path: Path,
+        *,
+        progress: ProgressCallback | None = None,
+    ) -> DownloadResult:
+        """Join a video an archive holds in pieces (``download.assemble``) at ``output_path``."""
+        if not pieces:
+            raise ValueError("fetch_pieces needs at least one piece")
+        started = time.monotonic()
+        async with self._opened(output_path) as part:
+            assembly = Assembly(
+                request=self._request(self._ensure_session(), None),
+                part=part,
+                candidates=list(pieces),
+                retrying=self._retrying,
+                read_size=self.options.chunk_size,
+                progress=progress,
+            )
+            await self._run_with_deadline(assembly.candidates[0].url, self._join(assembly))
+            return DownloadResult(
+                path=part.output,
+                url=assembly.candidates[0].url,
+                size=part.size(),
+                sha256=part.hasher.hexdigest(),
+                resumed_from=assembly.resumed_from or 0,
+                attempts=assembly.attempts,
+                connections=min(assembly.connections, max(assembly.used, 1)),
+                elapsed=time.monotonic() - started,
+            )
+
+    async def _join(self, assembly: Assembly) -> None:
+        await assembly.run()
+        await self._verify_and_commit(assembly.part, assembly.candidates[0].url)
+
+    @contextlib.asynccontextmanager
+    async def _opened(self, output_path: Path) -> AsyncIterator[PartFile]:
+        """The locked, open ``.part`` of ``output_path``; closed (and dropped if empty) after."""
+        part = PartFile(Path(output_path))
         with local_errors("create the output folder"):
             part.output.parent.mkdir(parents=True, exist_ok=True)
         part.refuse_special_output()
         with part.locked():
             part.open()
-            wanted = self.options.connections if connections is None else connections
-            request = self._request(session, referer)
-            job = self._new_job(url, part, request, progress, refresh, wanted)
             try:
-                await self._run_with_deadline(job)
-                return job.result(time.monotonic() - started)
+                yield part
             except NotAVideo:
                 part.discard()  # not a video: nothing worth resuming
                 raise
@@ -205,15 +270,15 @@ class VideoDownloader:
             retries=options.retries, initial=options.backoff_initial, maximum=options.backoff_max
         )
 
-    async def _run_with_deadline(self, job: _Job) -> None:
+    async def _run_with_deadline(self, url: str, work: Awaitable[None]) -> None:
         limit = self.options.total_timeout
         try:
             async with asyncio.timeout(limit):
-                await self._run(job)
+                await work
         except TimeoutError as exc:
             raise FetchError(
                 f"Download did not finish within {limit:g} s (partial file kept for a resume)",
-                url=job.url,
+                url=url,
             ) from exc
 
     async def _run(self, job: _Job) -> None:
@@ -233,7 +298,7 @@ class VideoDownloader:
                 # failed round still moved the .part forward, it earns a fresh round.
                 if not exc.retryable or job.part.done() <= before:
                     raise
-        await self._finish(job)
+        await self._verify_and_commit(job.part, job.url)
 
     def _check_expiry(self, url: str) -> None:
         # A signature already past its ``se`` would only earn a 403: refresh before connecting.
@@ -357,11 +422,11 @@ class VideoDownloader:
         size = self.options.chunk_size
         return job.limiter.read_size(size) if job.limiter else size
 
-    async def _finish(self, job: _Job) -> None:
-        part = job.part
+    async def _verify_and_commit(self, part: PartFile, url: str) -> None:
+        """The last steps of every download: whole, a video, hashed, then in place."""
         if not part.complete():
-            raise IncompleteDownload(f"Got {part.size()} of {part.state.total} bytes", url=job.url)
+            raise IncompleteDownload(f"Got {part.size()} of {part.state.total} bytes", url=url)
         if self.options.verify_video:
-            part.check_ftyp(job.url)
+            part.check_ftyp(url)
         await part.hash_to(part.size())
         part.commit()

@@ -23,7 +23,7 @@ import json
 import os
 import stat
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +53,9 @@ class PartState:
     total: int | None = None
     pieces: list[Piece] | None = None
     """``None`` for a sequential download, where the ``.part`` length is the progress."""
+    checks: list[list[Any]] = field(default_factory=list)
+    """A video joined from archived pieces: ``[start, end, sha256]`` of bytes that a later
+    piece carried too, to compare with what the file holds once every piece is in."""
 
     @property
     def validator(self) -> str | None:
@@ -69,6 +72,7 @@ class PartState:
             "last_modified": self.last_modified,
             "total": self.total,
             "pieces": pieces,
+            "checks": self.checks,
         }
 
     @classmethod
@@ -82,6 +86,7 @@ class PartState:
             last_modified=data.get("last_modified"),
             total=data.get("total"),
             pieces=None if pieces is None else [Piece(*p) for p in pieces],
+            checks=list(data.get("checks") or []),
         )
 
 

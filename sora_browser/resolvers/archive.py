@@ -23,10 +23,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from ..archive.pieces import PiecesFound
 from ..archive.replay import MediaCapture, Replay
-from ..errors import NotArchived, NoVideoFound, PageGone, PolicyRefused
+from ..errors import ArchivedInPieces, NotArchived, NoVideoFound, PageGone, PolicyRefused
 from ..models import ResolvedVideo
 from ..options import ResolveOptions
 from ..parsing import (
@@ -56,6 +57,8 @@ class _Miss:
 
     capture: CdxRecord
     reason: str
+    pieces: PiecesFound | None = None
+    """The best candidate's pieces, when the archive holds it only in part."""
 
 
 class ArchiveResolver:
@@ -135,10 +138,14 @@ class ArchiveResolver:
         candidates = self._allowed(rank_candidates(find_candidates(text, capture.original)))
         if not candidates:
             return _Miss(capture, "no video link in the page")
+        partial: PiecesFound | None = None
         for candidate in candidates:
-            media = await self.replay.whole_copy(candidate.url)
-            if media is not None:
-                return self._result(link, candidate, media, capture, page_title(text))
+            held = await self.replay.holdings(candidate.url)
+            if isinstance(held, MediaCapture) or (held is not None and held.complete):
+                return self._result(link, candidate, held, capture, page_title(text))
+            partial = partial or held
+        if partial is not None:
+            return _Miss(capture, f"its video was {partial.explain()}", partial)
         looked = ", ".join(c.url.split("?", 1)[0] for c in candidates[:2])
         return _Miss(capture, f"its video was never archived (looked for {looked})")
 
@@ -156,25 +163,29 @@ class ArchiveResolver:
     # -- a pasted CDN link ---------------------------------------------------------------------
 
     async def _media_link(self, link: ShareLink) -> ResolvedVideo:
-        media = await self.replay.whole_copy(link.url)
-        if media is None:
-            raise NotArchived(url=link.url.split("?", 1)[0], archive=self.client.options.name)
+        held = await self.replay.holdings(link.url)
+        name, path = self.client.options.name, link.url.split("?", 1)[0]
+        if held is None:
+            raise NotArchived(url=path, archive=name)
+        if isinstance(held, PiecesFound) and not held.complete:
+            message = f"{name} holds {path} {held.explain()}"
+            raise ArchivedInPieces(
+                message, url=path, archive=name, ranges_held=held.ranges_held, total=held.total
+            )
         candidate = Candidate(url=link.url, strategy="cdn-link")
-        return self._result(link, candidate, media, None, None)
+        return self._result(link, candidate, held, None, None)
 
     def _result(
         self,
         link: ShareLink,
         candidate: Candidate,
-        media: MediaCapture,
+        media: MediaCapture | PiecesFound,
         page: CdxRecord | None,
         title: str | None,
     ) -> ResolvedVideo:
-        replay = self.client.replay_url(media.record.timestamp, media.record.original)
         return ResolvedVideo(
             share_url=link.url,
             share_id=link.share_id,
-            mp4_url=replay,
             resolver=self.name,
             strategy=candidate.strategy,
             variant=candidate.variant,
@@ -182,12 +193,30 @@ class ArchiveResolver:
             height=candidate.height,
             title=candidate.title or title,
             page_captured_at=page.captured_at if page is not None else None,
-            media_captured_at=media.record.captured_at,
-            original_media_url=media.record.original,
-            replay_url=replay,
-            # A recorded 206 replays whole whatever range is asked: one connection for it.
-            max_connections=1 if media.record.status == 206 else None,
+            **self._media_fields(media, candidate),
         )
+
+    def _media_fields(self, media: MediaCapture | PiecesFound, candidate: Candidate) -> Any:
+        """Where the bytes come from: one capture's replay, or the pieces to join."""
+        if isinstance(media, PiecesFound):
+            first = min(media.pieces, key=lambda p: (p.start, -p.end))
+            fields = {"url": first.url, "captured_at": first.captured_at, "original": candidate.url}
+            extra = {"media_ranges_held": media.ranges_held, "pieces": media.pieces}
+        else:
+            record = media.record
+            url = self.client.replay_url(record.timestamp, record.original)
+            fields = {"url": url, "captured_at": record.captured_at, "original": record.original}
+            extra = {}
+        # A recorded 206 replays whole whatever range is asked: one connection for each.
+        whole_200 = isinstance(media, MediaCapture) and media.record.status == 200
+        return {
+            "mp4_url": fields["url"],
+            "replay_url": fields["url"],
+            "media_captured_at": fields["captured_at"],
+            "original_media_url": fields["original"],
+            "max_connections": None if whole_200 else 1,
+            **extra,
+        }
 
 
 def _page_forms(link: ShareLink) -> list[str]:
@@ -223,6 +252,13 @@ def _no_video(
         )
     newest = misses[0]
     when = _day(newest.capture.captured_at)
+    pieces = next((m for m in misses if m.pieces is not None), None)
+    if pieces is not None and pieces.pieces is not None:
+        message = f"{archive} has the page {link.url} but {pieces.reason}"
+        found = pieces.pieces
+        return ArchivedInPieces(
+            message, url=link.url, archive=archive, ranges_held=found.ranges_held, total=found.total
+        )
     if all(m.reason.startswith("the post was removed") for m in misses):
         return PageGone(f"The post was removed: every capture of {link.url} says so ({when})")
     if all("never archived" in m.reason for m in misses):

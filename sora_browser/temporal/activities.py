@@ -144,14 +144,11 @@ class SoraActivities:
                 beat.update(video=to_record(video_data(fresh, worker=self.worker_name)))
                 return fresh.mp4_url
 
-            result = await (await self.downloader()).fetch(
-                video.mp4_url,
+            result = await (await self.downloader()).fetch_video(
+                resolved,
                 target,
                 progress=lambda done, total: beat.update(bytes_done=done, total=total),
                 refresh=refresh,
-                cookies=resolved.cookies,
-                referer=resolved.referer,
-                connections=resolved.max_connections,
             )
         return output_data(resolved, result, worker=self.worker_name)
 
