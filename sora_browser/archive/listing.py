@@ -10,12 +10,20 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from ..errors import BadInput
 from ..urls import ShareLink, parse_share_url
 from .cdx import CdxRecord
-from .client import WaybackClient
+
+
+class Listable(Protocol):
+    """An archive whose captures can be listed by URL prefix (a Wayback, WARC files)."""
+
+    def iter_search(
+        self, prefix: str, *, from_: str | None = None, to: str | None = None
+    ) -> AsyncIterator[CdxRecord]: ...
+
 
 DEFAULT_PREFIX = "sora.chatgpt.com/p/"
 
@@ -55,7 +63,7 @@ def _iso(moment: datetime) -> str:
 
 
 async def archived_links(
-    client: WaybackClient,
+    archive: Listable,
     prefix: str = DEFAULT_PREFIX,
     *,
     from_: str | None = None,
@@ -68,7 +76,7 @@ async def archived_links(
     """
     current: ArchivedLink | None = None
     done: set[str] = set()  # ids only: a link out of key order is still listed once
-    async for record in client.iter_search(prefix, match_type="prefix", from_=from_, to=to):
+    async for record in archive.iter_search(prefix, from_=from_, to=to):
         link = _share_link(record.original)
         if link is None or link.share_id in done:
             continue

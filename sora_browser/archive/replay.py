@@ -26,6 +26,7 @@ from .cdx import CdxRecord, strip_query, surt
 from .client import WaybackClient
 from .limiter import ArchiveLimiter, limiter_for
 from .pieces import HeldRange, PiecesFound, pieces_found
+from .query import MatchType
 
 IA_REPLAY_PER_MINUTE = 240
 """IA limits replay separately from the index and more loosely; this stays well inside it."""
@@ -47,7 +48,8 @@ class MediaCapture:
 
 
 class Replay:
-    """Fetches captures through one archive's ``id_`` replay, within its replay budget."""
+    """A Wayback archive as an ``ArchiveSource``: its index through ``WaybackClient``, its
+    captures through ``id_`` replay, within a replay budget of its own."""
 
     def __init__(self, client: WaybackClient, options: ResolveOptions) -> None:
         self.client = client
@@ -57,6 +59,7 @@ class Replay:
         budget = IA_REPLAY_PER_MINUTE if ia else OTHER_REPLAY_PER_MINUTE
         self.limiter: ArchiveLimiter = limiter_for(host, "replay", per_minute=budget)
         self.policy = UrlPolicy(options.allow_hosts | {client.host})
+        self.name = client.options.name
         self._session: aiohttp.ClientSession | None = None
         self._media: dict[str, tuple[CdxRecord, ...]] = {}
         self._held: dict[tuple[str, str], HeldRange | None] = {}
@@ -65,19 +68,29 @@ class Replay:
         if self._session is not None:
             await self._session.close()
             self._session = None
+        await self.client.aclose()
 
-    def url(self, record: CdxRecord) -> str:
+    def media_url(self, record: CdxRecord) -> str:
+        """The capture's ``id_`` replay: the archived bytes, unchanged."""
         return self.client.replay_url(record.timestamp, record.original)
+
+    async def search(self, url: str, *, match_type: MatchType = "exact") -> tuple[CdxRecord, ...]:
+        return await self.client.search(url, match_type=match_type)
+
+    def iter_search(
+        self, prefix: str, *, from_: str | None = None, to: str | None = None
+    ) -> AsyncIterator[CdxRecord]:
+        """Every capture under ``prefix``, a page of the index at a time."""
+        return self.client.iter_search(prefix, match_type="prefix", from_=from_, to=to)
 
     # -- pages ---------------------------------------------------------------------------------
 
-    async def page_text(self, record: CdxRecord) -> str | None:
+    async def page_text(self, record: CdxRecord, cap: int) -> str | None:
         """The archived page, decoded and capped like a live one; None when it will not replay."""
-        url = self.url(record)
-        async with self._get(url) as response:
+        async with self._get(self.media_url(record)) as response:
             if response.status != 200:
                 return None
-            return await _read_text(response, self.options.max_page_bytes)
+            return await _read_text(response, cap)
 
     # -- media ---------------------------------------------------------------------------------
 
@@ -108,7 +121,7 @@ class Replay:
         whole = await self.whole_copy(media_url)
         if whole is not None:
             return whole
-        return pieces_found(await self.ranges(media_url), lambda h: self.url(h.record))
+        return pieces_found(await self.ranges(media_url), lambda h: self.media_url(h.record))
 
     async def ranges(self, media_url: str) -> list[HeldRange]:
         """What each piece capture of ``media_url`` holds (its recorded ``Content-Range``)."""
@@ -125,7 +138,7 @@ class Replay:
         return self._held[key]
 
     async def _read_held_range(self, record: CdxRecord) -> HeldRange | None:
-        async with self._get(self.url(record)) as response:
+        async with self._get(self.media_url(record)) as response:
             if response.status not in (200, 206):
                 return None
             headers = response.headers

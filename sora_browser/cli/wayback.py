@@ -18,6 +18,9 @@ from .runner import Voice, emit_json, run
 if TYPE_CHECKING:
     from ..archive.listing import ArchivedLink
     from ..archive.options import WaybackOptions
+    from ..archive.replay import Replay
+    from ..archive.warc import WarcArchive
+    from ..options import ResolveOptions
     from ..resolvers.archive import ArchiveResolver
 
 
@@ -58,15 +61,32 @@ async def _list(
     to: str | None,
     check_media: bool,
 ) -> int:
-    from ..archive.listing import archived_links
+    from ..archive.client import WaybackClient
+    from ..archive.replay import Replay
     from ..options import ResolveOptions
-    from ..resolvers.archive import ArchiveResolver
 
     options = ResolveOptions(mode="archive", wayback=wayback, on_archive_wait=archive_waits(voice))
-    resolver = ArchiveResolver(options)
+    source = Replay(WaybackClient(wayback, on_wait=options.on_archive_wait), options)
+    return await list_archive(source, options, voice, prefix, from_, to, check_media)
+
+
+async def list_archive(
+    source: Replay | WarcArchive,
+    options: ResolveOptions,
+    voice: Voice,
+    prefix: str,
+    from_: str | None,
+    to: str | None,
+    check_media: bool,
+) -> int:
+    """Print each share link ``source`` holds under ``prefix`` (``wayback list``, ``warc list``)."""
+    from ..archive.listing import archived_links
+    from ..resolvers.archive import ArchiveResolver
+
+    resolver = ArchiveResolver(options, source=source)
     listed = skipped = 0
     try:
-        async for found in archived_links(resolver.client, prefix, from_=from_, to=to):
+        async for found in archived_links(source, prefix, from_=from_, to=to):
             if not found.readable:
                 skipped += 1
                 continue

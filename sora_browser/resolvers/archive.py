@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..archive.pieces import PiecesFound
 from ..archive.replay import MediaCapture, Replay
+from ..archive.source import ArchiveSource
 from ..errors import ArchivedInPieces, NotArchived, NoVideoFound, PageGone, PolicyRefused
 from ..models import ResolvedVideo
 from ..options import ResolveOptions
@@ -43,7 +44,6 @@ from ..urls import SHARE_HOSTS, ShareLink, UrlPolicy, parse_share_url
 
 if TYPE_CHECKING:
     from ..archive.cdx import CdxRecord
-    from ..archive.client import WaybackClient
 
 MAX_PAGES_READ = 5
 """Page captures read before giving up: each is a replay request, and older captures of a
@@ -62,24 +62,20 @@ class _Miss:
 
 
 class ArchiveResolver:
-    """A ``Resolver`` over a Wayback archive (IA's or a pywb), from ``options.wayback``."""
+    """A ``Resolver`` over an archive: a Wayback (IA's or a pywb, from ``options.wayback``) or
+    any other ``ArchiveSource`` (WARC files)."""
 
-    name = "archive"
-
-    def __init__(self, options: ResolveOptions, *, client: WaybackClient | None = None) -> None:
-        from ..archive.client import WaybackClient
-
-        if options.wayback is None:
-            raise ValueError("the archive resolver needs ResolveOptions.wayback")
+    def __init__(
+        self, options: ResolveOptions, *, source: ArchiveSource | None = None, name: str = "archive"
+    ) -> None:
         self.options = options
-        self.wayback = options.wayback
-        self.client = client or WaybackClient(options.wayback, on_wait=options.on_archive_wait)
+        self.name = name
+        self.source = source or _wayback(options)
         self.policy = UrlPolicy(options.allow_hosts)
-        self.replay = Replay(self.client, options)
+        self.date = options.wayback.date if options.wayback is not None else None
 
     async def aclose(self) -> None:
-        await self.replay.aclose()
-        await self.client.aclose()
+        await self.source.aclose()
 
     async def resolve(self, link: ShareLink) -> ResolvedVideo:
         if link.kind == "media":
@@ -89,14 +85,14 @@ class ArchiveResolver:
     async def resolve_from(self, link: ShareLink, captures: list[CdxRecord]) -> ResolvedVideo:
         """``resolve`` with the page's captures already known (a listing found them)."""
         if not captures:
-            raise NotArchived(url=link.url, archive=self.client.options.name, match_type="prefix")
+            raise NotArchived(url=link.url, archive=self.source.name, match_type="prefix")
         misses: list[_Miss] = []
         for capture in self._worth_reading(captures)[:MAX_PAGES_READ]:
             found = await self._from_page(link, capture)
             if isinstance(found, ResolvedVideo):
                 return found
             misses.append(found)
-        raise _no_video(link, captures, misses, self.client.options.name)
+        raise _no_video(link, captures, misses, self.source.name)
 
     # -- the page ------------------------------------------------------------------------------
 
@@ -104,7 +100,7 @@ class ArchiveResolver:
         """Captures of the share page, form by form until one holds a page (a 200)."""
         found: list[CdxRecord] = []
         for form in _page_forms(link):
-            records = await self.client.search(form, match_type="prefix")
+            records = await self.source.search(form, match_type="prefix")
             found += [r for r in records if _share_id(r.original) == link.share_id]
             if any(r.status == 200 for r in found):
                 break
@@ -116,13 +112,13 @@ class ArchiveResolver:
         return sorted(distinct.values(), key=self._preference)
 
     def _preference(self, capture: CdxRecord) -> float:
-        wanted = self.wayback.date
+        wanted = self.date
         if wanted is None:
             return -capture.captured_at.timestamp()  # newest first
         return abs((capture.captured_at - wanted).total_seconds())
 
     async def _from_page(self, link: ShareLink, capture: CdxRecord) -> ResolvedVideo | _Miss:
-        text = await self.replay.page_text(capture)
+        text = await self.source.page_text(capture, self.options.max_page_bytes)
         if text is None:
             return _Miss(capture, "the archive would not replay it")
         state = classify_page(200, {}, text)
@@ -140,7 +136,7 @@ class ArchiveResolver:
             return _Miss(capture, "no video link in the page")
         partial: PiecesFound | None = None
         for candidate in candidates:
-            held = await self.replay.holdings(candidate.url)
+            held = await self.source.holdings(candidate.url)
             if isinstance(held, MediaCapture) or (held is not None and held.complete):
                 return self._result(link, candidate, held, capture, page_title(text))
             partial = partial or held
@@ -163,8 +159,8 @@ class ArchiveResolver:
     # -- a pasted CDN link ---------------------------------------------------------------------
 
     async def _media_link(self, link: ShareLink) -> ResolvedVideo:
-        held = await self.replay.holdings(link.url)
-        name, path = self.client.options.name, link.url.split("?", 1)[0]
+        held = await self.source.holdings(link.url)
+        name, path = self.source.name, link.url.split("?", 1)[0]
         if held is None:
             raise NotArchived(url=path, archive=name)
         if isinstance(held, PiecesFound) and not held.complete:
@@ -204,7 +200,7 @@ class ArchiveResolver:
             extra = {"media_ranges_held": media.ranges_held, "pieces": media.pieces}
         else:
             record = media.record
-            url = self.client.replay_url(record.timestamp, record.original)
+            url = self.source.media_url(record)
             fields = {"url": url, "captured_at": record.captured_at, "original": record.original}
             extra = {}
         # A recorded 206 replays whole whatever range is asked: one connection for each.
@@ -217,6 +213,14 @@ class ArchiveResolver:
             "max_connections": None if whole_200 else 1,
             **extra,
         }
+
+
+def _wayback(options: ResolveOptions) -> Replay:
+    from ..archive.client import WaybackClient
+
+    if options.wayback is None:
+        raise ValueError("the archive resolver needs ResolveOptions.wayback or a source")
+    return Replay(WaybackClient(options.wayback, on_wait=options.on_archive_wait), options)
 
 
 def _page_forms(link: ShareLink) -> list[str]:
