@@ -35,6 +35,11 @@ class ResolveOptions:
     """``auto``: the live page (static, then the browser), then the archive; ``static``,
     ``browser``: the live page only, that way; ``archive``: the archive only."""
     wayback: WaybackOptions | None = field(default_factory=WaybackOptions)
+    warc_paths: tuple[Path, ...] = ()
+    """WARC files (or folders of them) to resolve from, with nothing else: the page and the
+    media both come from their records and nothing touches the network."""
+    index_cache_dir: Path | None = None
+    """Where WARC indexes go when a WARC's own folder is read-only."""
     """The archive that ``auto`` and ``archive`` fall back to (IA's Wayback Machine unless set;
     a pywb works the same); None keeps ``auto`` to the live site."""
     on_archive_wait: OnWait | None = None
@@ -72,8 +77,19 @@ class ResolveOptions:
         return frozenset({self.wayback.host, self.wayback.cdx_host})
 
     @property
+    def warc_files(self) -> frozenset[Path]:
+        """The WARC files ``warc_paths`` names, resolved: what a download may read."""
+        if not self.warc_paths:
+            return frozenset()
+        from .archive.warc import warc_files
+
+        return frozenset(p.resolve() for p in warc_files(self.warc_paths))
+
+    @property
     def reads_archive(self) -> bool:
         """Whether links may resolve from the archive (so a pasted CDN link is one too)."""
+        if self.warc_paths:
+            return True
         live_only = self.mode in ("static", "browser") or self.har_path is not None
         return self.wayback is not None and not live_only
 
@@ -105,6 +121,8 @@ class DownloadOptions:
     user_agent: str = DEFAULT_USER_AGENT
     cookies_file: Path | None = None
     verify_video: bool = True
+    local_files: frozenset[Path] = field(default_factory=frozenset)
+    """WARC files ``warc:`` media URLs may be read from (``ResolveOptions.warc_files``)."""
 
     def __post_init__(self) -> None:
         for name in ("connect_timeout", "read_timeout", "total_timeout"):
@@ -121,9 +139,14 @@ class DownloadOptions:
         if self.max_reresolve < 0:
             raise ValueError("max_reresolve must be zero or more")
 
-    def trusting(self, hosts: frozenset[str]) -> DownloadOptions:
-        """These options, also allowing ``hosts`` (an archive whose replays are downloaded)."""
-        if hosts <= self.allow_hosts:
+    def trusting(
+        self, hosts: frozenset[str], files: frozenset[Path] = frozenset()
+    ) -> DownloadOptions:
+        """These options, also allowing ``hosts`` (an archive whose replays are downloaded)
+        and reading ``files`` (WARCs the media is streamed out of)."""
+        if hosts <= self.allow_hosts and files <= self.local_files:
             return self
-        return replace(self, allow_hosts=self.allow_hosts | hosts)
+        return replace(
+            self, allow_hosts=self.allow_hosts | hosts, local_files=self.local_files | files
+        )
         object.__setattr__(self, "allow_hosts", _normalise_hosts(frozenset(self.allow_hosts)))

@@ -45,8 +45,9 @@ class SoraExtractionService:
     ) -> None:
         self.client = client or SoraClient(resolve_options)
         # Videos found in an archive are downloaded from its replay: its host is trusted.
+        options = self.client.options
         download = (download_options or DownloadOptions()).trusting(
-            self.client.options.archive_hosts
+            options.archive_hosts, options.warc_files
         )
         self.downloader = downloader or VideoDownloader(download)
         self.output_dir = output_dir

@@ -150,7 +150,7 @@ class Assembly:
         at = piece.start
         try:
             while at < piece.end:
-                data = await answer.response.content.read(min(self.read_size, piece.end - at))
+                data = await answer.read(min(self.read_size, piece.end - at))
                 if not data:
                     break
                 head = min(len(data), max(0, own.start - at))

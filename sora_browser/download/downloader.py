@@ -247,7 +247,9 @@ class VideoDownloader:
         headers = {"Accept-Encoding": "identity"}
         if referer:
             headers["Referer"] = referer
-        return RangeRequest(session, self._policy, headers, self.options.verify_video)
+        return RangeRequest(
+            session, self._policy, headers, self.options.verify_video, self.options.local_files
+        )
 
     def _new_job(
         self,

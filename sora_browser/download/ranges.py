@@ -13,6 +13,8 @@ import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
 
 import aiohttp
 
@@ -34,8 +36,33 @@ class RangeNotSatisfiable(FetchError):
         self.total = total
 
 
+class RangeAnswer(Protocol):
+    """What the downloader needs of an answer: where its bytes sit in the file, what
+    validates them, and the bytes themselves. An HTTP answer (``HttpAnswer``) or a WARC
+    record's payload (``warcmedia.WarcAnswer``)."""
+
+    @property
+    def start(self) -> int: ...
+    @property
+    def length(self) -> int | None: ...
+    @property
+    def total(self) -> int | None: ...
+    @property
+    def etag(self) -> str | None: ...
+    @property
+    def last_modified(self) -> str | None: ...
+    @property
+    def content_type(self) -> str | None: ...
+    @property
+    def partial(self) -> bool: ...
+
+    async def read(self, size: int) -> bytes: ...
+
+    def contradicts(self, etag: str | None, last_modified: str | None) -> bool: ...
+
+
 @dataclass(frozen=True, slots=True)
-class RangeAnswer:
+class HttpAnswer:
     response: aiohttp.ClientResponse
     start: int
     """Offset of the first body byte in the file (0 for a 200)."""
@@ -51,6 +78,10 @@ class RangeAnswer:
     def partial(self) -> bool:
         return self.response.status == 206
 
+    async def read(self, size: int) -> bytes:
+        """Whatever body is buffered, up to ``size``; waits only when nothing is."""
+        return await self.response.content.read(size)
+
     def contradicts(self, etag: str | None, last_modified: str | None) -> bool:
         """Whether this answer's validators say it is not the file they were saved from."""
         if self.etag and etag:
@@ -64,13 +95,23 @@ class RangeRequest:
     policy: UrlPolicy
     headers: dict[str, str]
     verify_video: bool
+    local_files: frozenset[Path] = frozenset()
+    """The only files a ``warc:`` URL may be read from (the WARCs the user named): a URL
+    from elsewhere (a workflow's input) never reads anything else on the machine."""
 
 
 @asynccontextmanager
 async def open_range(
     req: RangeRequest, url: str, start: int, end: int | None, validator: str | None
 ) -> AsyncIterator[RangeAnswer]:
-    """GET ``url`` asking for bytes ``[start, end)`` (``end=None``: to the end)."""
+    """GET ``url`` asking for bytes ``[start, end)`` (``end=None``: to the end); a ``warc:``
+    URL is read from its WARC record instead (``warcmedia``)."""
+    if url.startswith("warc:"):
+        from .warcmedia import open_warc
+
+        async with open_warc(url, start, end, req.local_files, req.verify_video) as local:
+            yield local
+        return
     headers = dict(req.headers)
     headers["Range"] = f"bytes={start}-" + ("" if end is None else str(end - 1))
     if validator:
@@ -81,7 +122,7 @@ async def open_range(
         yield await _describe(req, response)
 
 
-async def _describe(req: RangeRequest, response: aiohttp.ClientResponse) -> RangeAnswer:
+async def _describe(req: RangeRequest, response: aiohttp.ClientResponse) -> HttpAnswer:
     url = str(response.url)
     if response.status == 416:
         match = _CONTENT_RANGE.fullmatch(response.headers.get("Content-Range", "").strip())
@@ -91,14 +132,14 @@ async def _describe(req: RangeRequest, response: aiohttp.ClientResponse) -> Rang
         peek = await response.content.read(4096)
         raise _http.status_error(response, peek.decode("utf-8", "replace"))
     content_type = response.headers.get("Content-Type")
-    if req.verify_video and not _is_video_type(response.content_type):
+    if req.verify_video and not is_video_type(response.content_type):
         raise NotAVideo(
             f"Expected a video but got {response.content_type or 'no content type'} from"
             f" {response.url.host}",
             url=url,
         )
     start, total = _span(response)
-    return RangeAnswer(
+    return HttpAnswer(
         response=response,
         start=start,
         length=response.content_length,
@@ -109,7 +150,8 @@ async def _describe(req: RangeRequest, response: aiohttp.ClientResponse) -> Rang
     )
 
 
-def _is_video_type(mimetype: str) -> bool:
+def is_video_type(mimetype: str) -> bool:
+    """A video type, or the generic binary types CDNs and archives often label video with."""
     return mimetype.startswith("video/") or mimetype in VIDEO_TYPES
 
 

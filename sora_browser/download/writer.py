@@ -134,7 +134,7 @@ async def pump(
             want = read_size if stop is None else min(read_size, stop - offset)
             # Whatever is buffered, up to ``want``: waits only when nothing is, and joins
             # nothing in practice (measured: the buffer rarely holds more than one recv).
-            data = await answer.response.content.read(want)
+            data = await answer.read(want)
             if not data:
                 break
             if limiter is not None:

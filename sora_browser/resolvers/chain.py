@@ -109,6 +109,12 @@ def build_resolver(options: ResolveOptions) -> Resolver:
 
         return ArchiveResolver(options)
 
+    if options.warc_paths:
+        from ..archive.warc import WarcArchive
+        from .archive import ArchiveResolver
+
+        warcs = WarcArchive(options.warc_paths, cache_dir=options.index_cache_dir)
+        return ArchiveResolver(options, source=warcs, name="warc")
     if options.browser_only:
         return browser()
     if options.mode == "static":

@@ -164,8 +164,9 @@ class SoraActivities:
 
     async def downloader(self) -> VideoDownloader:
         if self._downloader is None:
-            trusted = self.resolve_options.archive_hosts
-            self._downloader = VideoDownloader(self.download_options.trusting(trusted))
+            options = self.resolve_options
+            trusted = self.download_options.trusting(options.archive_hosts, options.warc_files)
+            self._downloader = VideoDownloader(trusted)
             await self._downloader.__aenter__()
         return self._downloader
 
