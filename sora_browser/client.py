@@ -29,12 +29,23 @@ class SoraClient:
             self._resolver = build_resolver(self.options)
         return self._resolver
 
-    async def resolve(self, share_url: str) -> ResolvedVideo:
-        """Validate the link (``InvalidShareURL``, exit 2) and find its best MP4 URL."""
+    async def resolve(self, share_url: str | None) -> ResolvedVideo:
+        """Validate the link (``InvalidShareURL``, exit 2) and find its best MP4 URL.
+
+        With ``ResolveOptions.page_file`` the link may be None: the saved page says it."""
+        if share_url is None:
+            share_url = self._link_of_page()
         link = parse_share_url(
             share_url, policy=self._policy, accept_media=self.options.reads_archive
         )
         return await self.resolver.resolve(link)
+
+    def _link_of_page(self) -> str:
+        if self.options.page_file is None:
+            raise ValueError("a share link is needed unless ResolveOptions.page_file is set")
+        from .resolvers.page import link_of_page
+
+        return link_of_page(self.options.page_file, self.options.max_page_bytes)
 
     async def get_mp4_url(self, share_url: str) -> str:
         return (await self.resolve(share_url)).mp4_url

@@ -50,6 +50,8 @@ class ResolveOptions:
     cookies_file: Path | None = None
     har_path: Path | None = None
     record_har_path: Path | None = None
+    page_file: Path | None = None
+    """A saved share page (``.html``) to read instead of fetching one."""
     chromium_path: Path | None = None
     max_page_bytes: int = 8 * MiB
     browser_pages: int = 4
@@ -78,12 +80,14 @@ class ResolveOptions:
 
     @property
     def warc_files(self) -> frozenset[Path]:
-        """The WARC files ``warc_paths`` names, resolved: what a download may read."""
-        if not self.warc_paths:
-            return frozenset()
-        from .archive.warc import warc_files
+        """The files a download may read media from: the WARCs ``warc_paths`` names, and the
+        HAR being replayed."""
+        files = {self.har_path.resolve()} if self.har_path is not None else set()
+        if self.warc_paths:
+            from .archive.warc import warc_files
 
-        return frozenset(p.resolve() for p in warc_files(self.warc_paths))
+            files |= {p.resolve() for p in warc_files(self.warc_paths)}
+        return frozenset(files)
 
     @property
     def reads_archive(self) -> bool:

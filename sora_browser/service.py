@@ -55,7 +55,7 @@ class SoraExtractionService:
 
     async def extract(
         self,
-        share_url: str,
+        share_url: str | None,
         output_path: Path | str | None = None,
         *,
         progress: ProgressCallback | None = None,

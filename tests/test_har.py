@@ -20,6 +20,7 @@ from sora_browser.options import ResolveOptions
 from sora_browser.resolvers.browser.launch import LAUNCHER, BrowserLauncher
 from sora_browser.resolvers.browser.resolver import BrowserResolver
 from sora_browser.resolvers.chain import build_resolver
+from sora_browser.resolvers.har_media import HarMediaResolver
 from sora_browser.testing.record_har import record_page
 from sora_browser.testing.site import FixtureSite
 from sora_browser.urls import UrlPolicy, parse_share_url
@@ -81,7 +82,8 @@ async def test_url_not_in_the_har_is_no_video(shared_browser: BrowserLauncher) -
 
 def test_har_replay_uses_the_browser_resolver() -> None:
     resolver = build_resolver(ResolveOptions(mode="static", har_path=HAR_DIR / "x.har"))
-    assert isinstance(resolver, BrowserResolver)
+    assert isinstance(resolver, HarMediaResolver)  # the page, then the HAR's own video
+    assert isinstance(resolver.page, BrowserResolver)
     assert resolver.name == "har"
 
 

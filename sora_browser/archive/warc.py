@@ -12,7 +12,7 @@ resolver works over either.
   ``WARC-Payload-Digest``), so it reads back like any capture.
 - Bodies are read back at their record's offset (one gzip member per record), chunked and
   gzip transfer encodings undone by warcio. Media never goes through memory whole: the
-  downloader reads it as a stream (``warc:`` URLs, see ``download/warcmedia.py``).
+  downloader reads it as a stream (``warc:`` URLs, see ``download/localmedia.py``).
 - A file that is not a WARC, or is cut off mid-record, is bad input (exit 2) naming the file
   and the offset.
 """
@@ -256,11 +256,24 @@ def index_warc(path: Path) -> list[CdxRecord]:
                 offset = iterator.get_record_offset()
                 entry = _entry(record, path, offset, by_digest)
                 iterator.read_to_end(record)
+                _check_whole(record, path, offset)
                 if entry is not None:
                     records.append(entry)
+    except BadInput:
+        raise
     except (ArchiveLoadFailed, EOFError, ValueError, OSError) as exc:
         raise BadInput(f"{path} is not a readable WARC file (at byte {offset}: {exc})") from exc
     return records
+
+
+def _check_whole(record: Any, path: Path, offset: int) -> None:
+    # warcio reads a record cut short by the end of the file without a word: the bytes its
+    # Content-Length promised and never got are still counted in the stream's limit.
+    missing = getattr(record.raw_stream, "limit", 0) or 0
+    if missing > 0:
+        raise BadInput(
+            f"{path} is cut off: the record at byte {offset} lacks its last {missing} bytes"
+        )
 
 
 def _entry(

@@ -17,24 +17,60 @@ if TYPE_CHECKING:
 
 
 @click.command()
-@click.argument("url")
+@click.argument("url", required=False)
 @click.argument("output", required=False, type=click.Path())
 @common_options
 @download_options
 def download(
-    settings: Settings, url: str, output: str | None, connections: int, limit_rate: float | None
+    settings: Settings,
+    url: str | None,
+    output: str | None,
+    connections: int,
+    limit_rate: float | None,
 ) -> None:
     """Download the video behind a share link URL to OUTPUT.
 
     OUTPUT is a file, or a folder (then <share-id>.mp4 inside it): an existing one, or any
-    path ending in "/" (created). Default: <system temp>/sora_videos/<share-id>.mp4.
+    path ending in "/" (created). Default: <system temp>/sora_videos/<share-id>.mp4. With
+    --page FILE the URL may be left out: the saved page says which link it is.
     """
+    url, output = link_and_output(settings, url, output)
     work = _download(settings, url, output, connections, limit_rate)
-    run(work, settings.voice, share_url=url, on_interrupt=KEPT_PART)
+    run(work, settings.voice, share_url=url or str(settings.page), on_interrupt=KEPT_PART)
+
+
+def link_and_output(
+    settings: Settings, url: str | None, output: str | None
+) -> tuple[str | None, str | None]:
+    """URL and OUTPUT as typed; with ``--page`` a lone argument that is no link is OUTPUT."""
+    if settings.page is None:
+        if url is None:
+            raise click.UsageError("Missing argument 'URL' (or give --page FILE).")
+        return url, output
+    if url is not None and output is None and not _is_link(url, settings.allow_hosts):
+        return None, url
+    return url, output
+
+
+def _is_link(text: str, allow_hosts: frozenset[str]) -> bool:
+    from ..errors import BadInput
+    from ..urls import UrlPolicy, parse_share_url
+
+    if "://" in text:
+        return True
+    try:
+        parse_share_url(text, policy=UrlPolicy(allow_hosts), accept_media=True)
+    except BadInput:
+        return False
+    return True
 
 
 async def _download(
-    settings: Settings, url: str, output: str | None, connections: int, limit_rate: float | None
+    settings: Settings,
+    url: str | None,
+    output: str | None,
+    connections: int,
+    limit_rate: float | None,
 ) -> int:
     progress = ProgressLine(enabled=not settings.quiet and not settings.json_output)
     async with (
@@ -50,7 +86,7 @@ async def _download(
 
 
 def _browser_first(
-    settings: Settings, url: str, *modules: str
+    settings: Settings, url: str | None, *modules: str
 ) -> AbstractAsyncContextManager[None]:
     """In a browser-only run, launch Chromium first and import ``modules`` while it starts.
 
@@ -58,7 +94,7 @@ def _browser_first(
     paying for a browser it would never use.
     """
     options = settings.resolve_options()
-    if not options.browser_only:
+    if not options.browser_only or url is None:
         return contextlib.nullcontext()
     from ..urls import UrlPolicy, parse_share_url
 
@@ -81,14 +117,15 @@ def _report_success(settings: Settings, extraction: Extraction) -> None:
 
 
 @click.command()
-@click.argument("url")
+@click.argument("url", required=False)
 @common_options
-def resolve(settings: Settings, url: str) -> None:
+def resolve(settings: Settings, url: str | None) -> None:
     """Print the direct MP4 URL behind a share link URL (nothing is downloaded)."""
-    run(_resolve(settings, url), settings.voice, share_url=url)
+    url, _ = link_and_output(settings, url, None)
+    run(_resolve(settings, url), settings.voice, share_url=url or str(settings.page))
 
 
-async def _resolve(settings: Settings, url: str) -> int:
+async def _resolve(settings: Settings, url: str | None) -> int:
     async with _browser_first(
         settings, url, "sora_browser.client", "sora_browser.resolvers.browser.resolver"
     ):

@@ -15,6 +15,7 @@ from .._version import __version__
 from .batch import batch
 from .links import download, resolve
 from .temporal import submit, temporal_dev, worker
+from .warc import warc
 from .wayback import wayback
 
 
@@ -24,5 +25,5 @@ def main() -> None:
     """Turn Sora share links into MP4 files on disk."""
 
 
-for _command in (download, resolve, batch, wayback, worker, submit, temporal_dev):
+for _command in (download, resolve, batch, wayback, warc, worker, submit, temporal_dev):
     main.add_command(_command)

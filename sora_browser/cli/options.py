@@ -249,6 +249,8 @@ class Settings:
     record_har: Path | None
     chromium: Path | None
     wayback: WaybackOptions | None
+    warc: tuple[Path, ...] = ()
+    page: Path | None = None
 
     @property
     def quiet(self) -> bool:
@@ -279,6 +281,9 @@ class Settings:
             chromium_path=self.chromium,
             wayback=self.wayback,
             on_archive_wait=archive_waits(self.voice),
+            warc_paths=self.warc,
+            index_cache_dir=cache_folder().parent,
+            page_file=self.page,
         )
 
     def download_options(
@@ -331,6 +336,8 @@ def _settings(kwargs: dict[str, Any]) -> Settings:
         record_har=kwargs.pop("record_har"),
         chromium=kwargs.pop("chromium"),
         wayback=wayback,
+        warc=kwargs.pop("warc"),
+        page=kwargs.pop("page"),
     )
 
 
@@ -363,7 +370,19 @@ def common_options(func: F) -> F:
             ),
             retries_option(5, "Retries after network errors, 5xx and 429."),
             _file_option("--cookies", "Netscape cookies.txt for pages that need a login."),
-            _file_option("--har", "Resolve from a saved HAR file, offline."),
+            _file_option("--har", "Resolve from a saved HAR file, offline (its media too)."),
+            click.option(
+                "--warc",
+                multiple=True,
+                type=click.Path(path_type=Path),
+                help="Resolve from WARC files, offline: the page and the video come from their"
+                " records (repeatable; .warc or .warc.gz; a folder means every WARC in it).",
+            ),
+            _file_option(
+                "--page",
+                "Read the share page from a saved .html file (the video then comes from"
+                " --warc, or as --mode allows); the share link may then be left out.",
+            ),
             _file_option("--record-har", "Save the browser session to this HAR file."),
             chromium_option(),
             verbosity_options,

@@ -21,6 +21,8 @@ from typing import Any, NoReturn
 import click
 
 EXIT_INTERRUPTED = 130
+EXIT_BROKEN_PIPE = 141
+"""128 + SIGPIPE: what a shell reports for a tool the pipe's reader left behind."""
 INTERRUPTED = "Interrupted."
 KEPT_PART = "Interrupted; a partial download is kept as a .part file for resume."
 
@@ -67,6 +69,10 @@ def run(
     except KeyboardInterrupt:
         click.echo(on_interrupt, err=True)
         code = EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader of stdout left (``| head``): nothing more to say, and no one to say it to.
+        _quiet_stdout()
+        code = EXIT_BROKEN_PIPE
     except Exception as exc:  # every failure a user can hit ends here, in one line
         code = report_failure(voice, share_url, exc)
     if hard_exit:
@@ -89,6 +95,13 @@ def report_failure(voice: Voice, share_url: str | None, exc: BaseException) -> i
     prefix = "error" if known else "internal error (please report; -v shows details)"
     click.echo(f"{prefix}: {exc}", err=True)
     return exc.exit_code if isinstance(exc, SoraBrowserError) else 1
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null, so flushing it at exit raises no second BrokenPipeError."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
 
 
 def _exit_without_finalizing(code: int) -> NoReturn:

@@ -67,37 +67,38 @@ async def _list(
 
     options = ResolveOptions(mode="archive", wayback=wayback, on_archive_wait=archive_waits(voice))
     source = Replay(WaybackClient(wayback, on_wait=options.on_archive_wait), options)
-    return await list_archive(source, options, voice, prefix, from_, to, check_media)
+    return await list_archive(source, options, voice, [prefix], (from_, to), check_media)
 
 
 async def list_archive(
     source: Replay | WarcArchive,
     options: ResolveOptions,
     voice: Voice,
-    prefix: str,
-    from_: str | None,
-    to: str | None,
+    prefixes: list[str],
+    period: tuple[str | None, str | None],
     check_media: bool,
 ) -> int:
-    """Print each share link ``source`` holds under ``prefix`` (``wayback list``, ``warc list``)."""
+    """Print each share link ``source`` holds under ``prefixes`` (``wayback list``,
+    ``warc list``); with ``check_media``, whether its video is there too (JSON only)."""
     from ..archive.listing import archived_links
     from ..resolvers.archive import ArchiveResolver
 
     resolver = ArchiveResolver(options, source=source)
     listed = skipped = 0
     try:
-        async for found in archived_links(source, prefix, from_=from_, to=to):
-            if not found.readable:
-                skipped += 1
-                continue
-            if check_media:
-                await _check_media(resolver, found)
-            _print(found, voice)
-            listed += 1
+        for prefix in prefixes:
+            async for found in archived_links(source, prefix, from_=period[0], to=period[1]):
+                if not found.readable:
+                    skipped += 1
+                    continue
+                if check_media:
+                    await _check_media(resolver, found)
+                _print(found, voice)
+                listed += 1
     finally:
         await resolver.aclose()
     unreadable = f"; {skipped} more with no readable capture" if skipped else ""
-    voice.say(f"{listed} archived share link(s) under {prefix}{unreadable}")
+    voice.say(f"{listed} archived share link(s) under {', '.join(prefixes)}{unreadable}")
     return 0
 
 

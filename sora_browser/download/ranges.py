@@ -39,7 +39,7 @@ class RangeNotSatisfiable(FetchError):
 class RangeAnswer(Protocol):
     """What the downloader needs of an answer: where its bytes sit in the file, what
     validates them, and the bytes themselves. An HTTP answer (``HttpAnswer``) or a WARC
-    record's payload (``warcmedia.WarcAnswer``)."""
+    record's payload or a HAR entry's body (``localmedia.LocalAnswer``)."""
 
     @property
     def start(self) -> int: ...
@@ -105,11 +105,11 @@ async def open_range(
     req: RangeRequest, url: str, start: int, end: int | None, validator: str | None
 ) -> AsyncIterator[RangeAnswer]:
     """GET ``url`` asking for bytes ``[start, end)`` (``end=None``: to the end); a ``warc:``
-    URL is read from its WARC record instead (``warcmedia``)."""
-    if url.startswith("warc:"):
-        from .warcmedia import open_warc
+    or ``har:`` URL is read from its file instead (``localmedia``)."""
+    if url.startswith(("warc:", "har:")):
+        from .localmedia import open_local
 
-        async with open_warc(url, start, end, req.local_files, req.verify_video) as local:
+        async with open_local(url, start, req.local_files, req.verify_video) as local:
             yield local
         return
     headers = dict(req.headers)

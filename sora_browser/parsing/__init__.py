@@ -21,6 +21,7 @@ from .candidates import (
 )
 from .classify import PageState, classify_page, is_login_url, page_title, post_state
 from .embedded import json_values, scan_text, walk_json
+from .identity import page_share_url
 from .ranking import rank_candidates
 from .strategies import STRATEGIES, candidates_from_json, find_candidates
 
@@ -35,6 +36,7 @@ __all__ = [
     "is_login_url",
     "json_values",
     "looks_like_video",
+    "page_share_url",
     "page_title",
     "post_state",
     "rank_candidates",

@@ -145,6 +145,15 @@ class ArchiveResolver:
         looked = ", ".join(c.url.split("?", 1)[0] for c in candidates[:2])
         return _Miss(capture, f"its video was never archived (looked for {looked})")
 
+    async def media_for(
+        self, link: ShareLink, candidate: Candidate, title: str | None
+    ) -> ResolvedVideo | None:
+        """The archived copy of one candidate's video (whole, or pieces that make it up)."""
+        held = await self.source.holdings(candidate.url)
+        if isinstance(held, MediaCapture) or (held is not None and held.complete):
+            return self._result(link, candidate, held, None, title)
+        return None
+
     def _allowed(self, ranked: list[Candidate]) -> list[Candidate]:
         """Candidates the URL policy accepts: a refused URL is not even looked up."""
         allowed = []

@@ -109,12 +109,21 @@ def build_resolver(options: ResolveOptions) -> Resolver:
 
         return ArchiveResolver(options)
 
-    if options.warc_paths:
+    def warcs() -> Resolver:
         from ..archive.warc import WarcArchive
         from .archive import ArchiveResolver
 
-        warcs = WarcArchive(options.warc_paths, cache_dir=options.index_cache_dir)
-        return ArchiveResolver(options, source=warcs, name="warc")
+        source = WarcArchive(options.warc_paths, cache_dir=options.index_cache_dir)
+        return ArchiveResolver(options, source=source, name="warc")
+
+    if options.page_file is not None:
+        return _page_resolver(options, warcs if options.warc_paths else archive)
+    if options.warc_paths:
+        return warcs()
+    if options.har_path is not None:
+        from .har_media import HarMediaResolver
+
+        return HarMediaResolver(options, browser())
     if options.browser_only:
         return browser()
     if options.mode == "static":
@@ -122,3 +131,13 @@ def build_resolver(options: ResolveOptions) -> Resolver:
     if options.mode == "archive":
         return ChainResolver([], archive)
     return ChainResolver([static, browser], archive if options.wayback is not None else None)
+
+
+def _page_resolver(options: ResolveOptions, media: ResolverFactory) -> Resolver:
+    """A saved page, with the archive (Wayback or WARCs) its media may come from."""
+    from .archive import ArchiveResolver
+    from .page import PageFileResolver
+
+    archive = media() if options.warc_paths or options.wayback is not None else None
+    assert archive is None or isinstance(archive, ArchiveResolver)
+    return PageFileResolver(options, archive)
