@@ -85,7 +85,13 @@ class ArchiveResolver:
     async def resolve_from(self, link: ShareLink, captures: list[CdxRecord]) -> ResolvedVideo:
         """``resolve`` with the page's captures already known (a listing found them)."""
         if not captures:
-            raise NotArchived(url=link.url, archive=self.source.name, match_type="prefix")
+            forms = " and ".join(_page_forms(link))
+            raise NotArchived(
+                url=link.url,
+                archive=self.source.name,
+                message=f"{self.source.name} holds no capture of {link.url} (looked for {forms},"
+                " with or without www., any query such as ?psh=, and a trailing slash)",
+            )
         misses: list[_Miss] = []
         for capture in self._worth_reading(captures)[:MAX_PAGES_READ]:
             found = await self._from_page(link, capture)

@@ -93,3 +93,28 @@ def main(argv: list[str] | None = None) -> None:
 
 if __name__ == "__main__":
     main()
+
+
+async def record_playing(url: str, har: Path, *, chromium: Path | None = None) -> None:
+    """Record ``har`` as a person's browser would: the page loads and its player fetches the
+    video, so the HAR holds the media body (the player's ``206``), as a dev-tools export does.
+
+    Unlike ``record_page`` this is not sora-browser's resolver (which never downloads media):
+    it is the kind of HAR users send, for the tests of ``--har`` with media bodies.
+    """
+    from playwright.async_api import async_playwright
+
+    from ..resolvers.browser.launch import LAUNCH_ARGS, find_chromium
+
+    async with async_playwright() as driver:
+        executable = find_chromium(chromium, None)
+        browser = await driver.chromium.launch(executable_path=executable, args=list(LAUNCH_ARGS))
+        try:
+            context = await browser.new_context(record_har_path=har, record_har_content="embed")
+            page = await context.new_page()
+            async with page.expect_response(lambda r: r.request.resource_type == "media") as got:
+                await page.goto(url)
+            await (await got.value).finished()
+            await context.close()  # writes the HAR
+        finally:
+            await browser.close()
