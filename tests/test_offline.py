@@ -291,3 +291,18 @@ async def test_a_saved_live_page_downloads_from_the_cdn(site: FixtureSite, tmp_p
                      "127.0.0.1", "--mode", "static")  # fmt: skip
     assert run.code == 0, run.err
     assert sha256(out) == sha256_of(site.videos["source"])
+
+
+async def test_an_index_that_cannot_sit_beside_the_warc_goes_to_the_cache(
+    archive_scenario: Scenario, tmp_path: Path
+) -> None:
+    # The WARC's folder cannot take the index (here its name is taken by a folder; a
+    # read-only mount does the same): it is kept in the cache folder instead, and reused.
+    warc = write_warc(tmp_path / "g.warc.gz", archive_scenario.captures)
+    (tmp_path / "g.warc.gz.cdxj").mkdir()
+    cache = tmp_path / "cache"
+    await WarcArchive([warc], cache_dir=cache).records()
+    (kept,) = (cache / "warc-index").iterdir()
+    made = kept.stat().st_mtime_ns
+    assert len(await WarcArchive([warc], cache_dir=cache).records()) > 0
+    assert kept.stat().st_mtime_ns == made
