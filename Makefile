@@ -32,6 +32,7 @@ bench: install
 	$(PY) benchmarks/bench_download.py
 	$(PY) benchmarks/bench_browser.py
 	$(PY) benchmarks/bench_temporal.py
+	$(PY) benchmarks/bench_archive.py
 
 temporal-dev: install
 	$(PY) -m sora_browser temporal-dev
