@@ -32,6 +32,7 @@ bench: install
 	$(PY) benchmarks/bench_download.py
 	$(PY) benchmarks/bench_browser.py
 	$(PY) benchmarks/bench_temporal.py
+	$(PY) benchmarks/bench_archive.py
 	$(PY) benchmarks/bench_warc.py
 
 temporal-dev: install

@@ -272,8 +272,9 @@ async def _serve(
         response.content_length = end - start
     await response.prepare(request)
     if request.method != "HEAD":
-        # The client may hang up mid-body (a finished piece, aria2c): nothing to report.
-        with contextlib.suppress(ConnectionResetError):
+        # The client may hang up mid-body (a finished piece, aria2c): nothing to report. A
+        # reset during a pending write surfaces as a bare ConnectionError("Connection lost").
+        with contextlib.suppress(ConnectionError):
             await _send_body(request, response, site, video, (start, end), fault)
     return response
 

@@ -344,8 +344,11 @@ async def _send(
     try:
         for data in iter_body_range(capture.payload, start, stop):
             await response.write(data)
-    except ConnectionResetError:
-        return  # the client hung up mid-body: nothing to report
+    except ConnectionError:
+        # The client hung up mid-body (a range probe that reads only the headers): nothing to
+        # report. aiohttp raises a bare ConnectionError("Connection lost") when the peer resets
+        # while a write waits, not a ConnectionResetError.
+        return
     if fault is not None and cut and request.transport is not None:
         # "truncate" ends cleanly but short (FIN); "drop" resets the connection (RST).
         if fault.kind == "truncate":
