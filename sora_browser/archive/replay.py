@@ -33,8 +33,8 @@ IA_REPLAY_PER_MINUTE = 240
 """IA limits replay separately from the index and more loosely; this stays well inside it."""
 OTHER_REPLAY_PER_MINUTE = 6000
 MAX_RANGE_PROBES = 48
-RANGE_PROBES_AT_ONCE = 4
 """Piece captures whose headers are read per media path: more than a player ever leaves."""
+RANGE_PROBES_AT_ONCE = 4
 _CONTENT_RANGE = re.compile(r"bytes\s+(\d+)-(\d+)/(\d+|\*)")
 MAX_ATTEMPTS = 4
 """Tries of one replay request: network failures and 429s (each 429 waits its pause)."""
