@@ -22,6 +22,7 @@ from .candidates import (
 from .classify import PageState, classify_page, is_login_url, page_title, post_state
 from .embedded import json_values, scan_text, walk_json
 from .identity import page_share_url
+from .metadata import PostInfo, json_post_info, page_post_info
 from .ranking import rank_candidates
 from .strategies import STRATEGIES, candidates_from_json, find_candidates
 
@@ -29,13 +30,16 @@ __all__ = [
     "STRATEGIES",
     "Candidate",
     "PageState",
+    "PostInfo",
     "candidates_from_json",
     "classify_page",
     "decode_js_string",
     "find_candidates",
     "is_login_url",
+    "json_post_info",
     "json_values",
     "looks_like_video",
+    "page_post_info",
     "page_share_url",
     "page_title",
     "post_state",

@@ -139,6 +139,11 @@ def as_int(value: Any) -> int | None:
     return None
 
 
+def as_dimension(value: Any) -> int | None:
+    """A width or height: a number, or schema.org's QuantitativeValue object holding one."""
+    return as_int(value.get("value")) if isinstance(value, dict) else as_int(value)
+
+
 def as_text(value: Any) -> str | None:
     return value.strip() or None if isinstance(value, str) else None
 

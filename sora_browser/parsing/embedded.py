@@ -66,6 +66,14 @@ def json_values(text: str) -> Iterator[Any]:
             yield value
 
 
+def json_objects(text: str, depth: int = 2) -> Iterator[Any]:
+    """``json_values`` of ``text``, and of the JSON escaped inside its string literals."""
+    yield from json_values(text)
+    if depth > 0:
+        for match in _ESCAPED_JSON_LITERAL.finditer(text):
+            yield from json_objects(decode_js_string(f'"{match.group(1)}"'), depth - 1)
+
+
 def scan_text(
     text: str, base_url: str, *, json_as: str, urls_as: str | None, depth: int = 2
 ) -> Iterator[Candidate]:

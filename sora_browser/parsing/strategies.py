@@ -15,15 +15,23 @@ from typing import Any
 from .candidates import (
     Candidate,
     absolute_url,
+    as_dimension,
     as_int,
     as_text,
     decode_js_string,
     loads_or_none,
     tag_attributes,
 )
-from .embedded import scan_text, urls_in_text, walk_json
+from .embedded import json_objects, scan_text, urls_in_text, walk_json
 
-__all__ = ["STRATEGIES", "STRATEGY_RANK", "Strategy", "candidates_from_json", "find_candidates"]
+__all__ = [
+    "STRATEGIES",
+    "STRATEGY_RANK",
+    "Strategy",
+    "candidates_from_json",
+    "find_candidates",
+    "page_json",
+]
 
 
 # --- the page, split once ---------------------------------------------------------------------
@@ -122,8 +130,8 @@ def _from_json_ld(page: _Page, base_url: str) -> Iterator[Candidate]:
                 yield Candidate(
                     url=url,
                     strategy="json-ld",
-                    width=_dimension(item.get("width")),
-                    height=_dimension(item.get("height")),
+                    width=as_dimension(item.get("width")),
+                    height=as_dimension(item.get("height")),
                     title=as_text(item.get("name")),
                 )
 
@@ -138,11 +146,6 @@ def _json_ld_items(value: Any) -> Iterator[dict[str, Any]]:
         yield from _json_ld_items(value.get("video"))
 
 
-def _dimension(value: Any) -> int | None:
-    # schema.org allows a QuantitativeValue object as well as a plain number.
-    return as_int(value.get("value")) if isinstance(value, dict) else as_int(value)
-
-
 def _from_next_data(page: _Page, base_url: str) -> Iterator[Candidate]:
     for body in _scripts(page, "next-data"):
         value = loads_or_none(body)
@@ -155,15 +158,21 @@ def _from_next_data(page: _Page, base_url: str) -> Iterator[Candidate]:
 _FLIGHT_PUSH = re.compile(r"""__next_f\.push\(\[\s*1\s*,\s*("(?:[^"\\]|\\.)*")\s*\]\)""", re.DOTALL)
 
 
-def _from_next_flight(page: _Page, base_url: str) -> Iterator[Candidate]:
+def _flight_rows(page: _Page) -> list[str]:
+    """The Next.js flight payload's rows, unescaped and joined across pushes.
+
+    Rows are "<id>:<JSON>\n" and JSON holds no raw newline, so rows are read one by one: a
+    row that is not JSON then costs only its own length."""
     chunks = [
         decode_js_string(m.group(1))
         for body in _scripts(page, "next-flight")
         for m in _FLIGHT_PUSH.finditer(body)
     ]
-    # Rows are "<id>:<JSON>\n" and JSON holds no raw newline, so rows are scanned one by one:
-    # a row that is not JSON then costs only its own length.
-    for row in "".join(chunks).split("\n"):
+    return "".join(chunks).split("\n")
+
+
+def _from_next_flight(page: _Page, base_url: str) -> Iterator[Candidate]:
+    for row in _flight_rows(page):
         yield from scan_text(row, base_url, json_as="next-flight", urls_as="next-flight")
 
 
@@ -191,6 +200,19 @@ STRATEGIES: tuple[tuple[str, Strategy], ...] = (
     ("script-url", _from_script_urls),
 )
 STRATEGY_RANK = {name: index for index, (name, _) in enumerate(STRATEGIES)}
+
+
+def page_json(html: str) -> Iterator[Any]:
+    """Every JSON object a page carries: ``__NEXT_DATA__``, flight rows, JSON in scripts."""
+    page = _split_page(html)
+    for body in (*_scripts(page, "next-data"), *_scripts(page, "json-ld")):
+        value = loads_or_none(body)
+        if value is not None:
+            yield value
+    for row in _flight_rows(page):
+        yield from json_objects(row)
+    for body in _scripts(page, "script"):
+        yield from json_objects(body)
 
 
 def find_candidates(html: str, base_url: str) -> list[Candidate]:
