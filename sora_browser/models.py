@@ -67,9 +67,17 @@ class ResolvedVideo:
     """Which strategy inside the resolver: ``og:video``, ``post-json``, ``network``, ..."""
     variant: str | None = None
     """Encoding name when known: ``source``, ``source_wm``, ``md``, ``ld``."""
+    watermarked: bool | None = None
+    """True for a watermarked file, False for a clean one, None when the page does not tell."""
     width: int | None = None
     height: int | None = None
+    n_frames: int | None = None
+    duration_seconds: float | None = None
     title: str | None = None
+    prompt: str | None = None
+    username: str | None = None
+    post_state: str | None = None
+    """``public``, ``removed`` or ``private`` when the page says."""
     expires_at: datetime | None = None
     page_captured_at: datetime | None = None
     """Archive results: when the archived page was captured."""
@@ -80,6 +88,11 @@ class ResolvedVideo:
     """Archive results: the archive's ``id_`` replay of that capture (what is downloaded)."""
     media_ranges_held: tuple[tuple[int, int], ...] | None = None
     """Archive results held in pieces: the byte ranges the archive holds, inclusive."""
+    post_id: str | None = None
+    generation_id: str | None = None
+    profile_url: str | None = None
+    posted_at: datetime | None = None
+    """When the post was made, when the page says."""
     pieces: tuple[MediaPiece, ...] = field(default=(), metadata=_PRIVATE)
     """When the archive holds the video only in pieces: the captures to join (the first is
     ``mp4_url``). Empty for a video fetched whole."""

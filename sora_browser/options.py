@@ -11,6 +11,7 @@ from .archive.options import WaybackOptions
 
 Mode = Literal["auto", "static", "browser", "archive"]
 MODES: tuple[Mode, ...] = ("auto", "static", "browser", "archive")
+Quality = Literal["best", "source", "md", "ld"]
 OnWait = Callable[[float, str], None]
 """Told ``(seconds, reason)`` before the tool waits on an archive's rate limit."""
 
@@ -55,6 +56,11 @@ class ResolveOptions:
     chromium_path: Path | None = None
     max_page_bytes: int = 8 * MiB
     browser_pages: int = 4
+    quality: Quality = "best"
+    """``best``: the clean source, then the watermarked one, then md, then ld; ``source``: the
+    full-size file (clean first); ``md``, ``ld``: that rendition. Missing is ``NoVideoFound``."""
+    no_watermark: bool = False
+    """Take a clean file or none: a page that offers only a watermarked one is ``NoVideoFound``."""
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -67,6 +73,8 @@ class ResolveOptions:
             raise ValueError("max_page_bytes must be at least 1024")
         if self.browser_pages < 1:
             raise ValueError("browser_pages must be at least 1")
+        if self.quality not in ("best", "source", "md", "ld"):
+            raise ValueError(f"quality must be best, source, md or ld, not {self.quality!r}")
         if self.mode == "archive" and self.wayback is None:
             raise ValueError("mode 'archive' needs an archive (wayback options)")
         object.__setattr__(self, "allow_hosts", _normalise_hosts(frozenset(self.allow_hosts)))

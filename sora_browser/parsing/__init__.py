@@ -23,10 +23,11 @@ from .classify import PageState, classify_page, is_login_url, page_title, post_s
 from .embedded import json_values, scan_text, walk_json
 from .identity import page_share_url
 from .metadata import PostInfo, json_post_info, page_post_info
-from .ranking import rank_candidates
+from .ranking import QUALITIES, prefer, rank_candidates
 from .strategies import STRATEGIES, candidates_from_json, find_candidates
 
 __all__ = [
+    "QUALITIES",
     "STRATEGIES",
     "Candidate",
     "PageState",
@@ -43,6 +44,7 @@ __all__ = [
     "page_share_url",
     "page_title",
     "post_state",
+    "prefer",
     "rank_candidates",
     "scan_text",
     "unescape_html",

@@ -29,6 +29,10 @@ class Candidate:
     width: int | None = None
     height: int | None = None
     title: str | None = None
+    watermarked: bool | None = None
+    """Set by ranking: True for a watermarked file (``_wm`` in its path, or listed as
+    ``source_wm``), False for a source the page lists beside a distinct watermarked one,
+    None when the page does not tell."""
 
 
 # --- ranking vocabulary -----------------------------------------------------------------------

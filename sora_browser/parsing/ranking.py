@@ -11,20 +11,64 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from .candidates import IMAGE_VARIANTS, NOT_VIDEO_EXT, VARIANT_RANK, Candidate, looks_like_video
 from .strategies import STRATEGIES, STRATEGY_RANK
 
-__all__ = ["rank_candidates"]
+__all__ = ["QUALITIES", "prefer", "rank_candidates"]
 
 
 def rank_candidates(candidates: list[Candidate]) -> list[Candidate]:
-    """Usable candidates, best first; thumbnails, gifs, spritesheets, posters dropped."""
-    merged = _dedupe(candidates)
+    """Usable candidates, best first; thumbnails, gifs, spritesheets, posters dropped.
+
+    Among files of one quality a clean one goes before a watermarked one."""
+    merged = _with_watermarks(_dedupe(candidates), candidates)
     usable = [c for c in merged if _is_usable(c)]
     order = {id(c): index for index, c in enumerate(merged)}
     return sorted(usable, key=lambda c: (*_rank_key(c), order[id(c)]))
+
+
+QUALITIES = ("best", "source", "md", "ld")
+_FULL_SIZE = frozenset({"source", "source_wm", "downloadable", None})
+
+
+def prefer(
+    ranked: list[Candidate], quality: str = "best", *, clean: bool = False
+) -> list[Candidate]:
+    """``ranked`` narrowed to what the user asked: a quality (``source`` means the full-size
+    file, clean before watermarked; ``md``, ``ld`` exactly), and only clean files with
+    ``clean``. ``NoVideoFound`` saying what the page has when nothing is left."""
+    if quality not in QUALITIES:
+        raise ValueError(f"quality must be one of {', '.join(QUALITIES)}, not {quality!r}")
+    pool = [c for c in ranked if _is_quality(c, quality)]
+    if clean:
+        pool = [c for c in pool if c.watermarked is not True]
+    if pool or not ranked:
+        return pool
+    raise _unavailable(ranked, quality, clean)
+
+
+def _is_quality(candidate: Candidate, quality: str) -> bool:
+    if quality == "best":
+        return True
+    if quality == "source":
+        return candidate.variant in _FULL_SIZE
+    return candidate.variant == quality
+
+
+def _unavailable(ranked: list[Candidate], quality: str, clean: bool) -> Exception:
+    from ..errors import NoVideoFound
+
+    has = ", ".join(dict.fromkeys(_describe(c) for c in ranked))
+    if clean and any(_is_quality(c, quality) for c in ranked):
+        return NoVideoFound(f"Only a watermarked file exists here (the page has {has})")
+    return NoVideoFound(f"No {quality} rendition here: the page has {has}")
+
+
+def _describe(candidate: Candidate) -> str:
+    name = candidate.variant or "an unnamed video"
+    return f"{name} (watermarked)" if candidate.watermarked else name
 
 
 def _is_usable(candidate: Candidate) -> bool:
@@ -33,13 +77,37 @@ def _is_usable(candidate: Candidate) -> bool:
     return not NOT_VIDEO_EXT.search(urlsplit(candidate.url).path)
 
 
-def _rank_key(candidate: Candidate) -> tuple[int, int, int, int]:
+def _rank_key(candidate: Candidate) -> tuple[int, int, int, int, int]:
     return (
         0 if looks_like_video(candidate.url) else 1,
         VARIANT_RANK.get(candidate.variant, VARIANT_RANK[None]),
+        {False: 0, None: 1, True: 2}[candidate.watermarked],
         -(candidate.width or 0),
         STRATEGY_RANK.get(candidate.strategy, len(STRATEGIES)),
     )
+
+
+def _with_watermarks(merged: list[Candidate], found: list[Candidate]) -> list[Candidate]:
+    """Each file marked watermarked or clean, as far as the page tells.
+
+    Logged-out and browser sessions list the same ``_wm`` file as ``source`` and
+    ``source_wm``; an app session listed a clean ``source`` beside a distinct ``source_wm``
+    (docs/ARCHITECTURE.md, "Facts the code relies on")."""
+    marked = {c.url for c in found if c.variant == "source_wm" or _wm_path(c.url)}
+    distinct_wm = any(c.variant == "source_wm" for c in found)
+    return [replace(c, watermarked=_watermarked(c, marked, distinct_wm)) for c in merged]
+
+
+def _watermarked(candidate: Candidate, marked: set[str], distinct_wm: bool) -> bool | None:
+    if candidate.url in marked:
+        return True
+    if candidate.variant == "source" and distinct_wm:
+        return False
+    return None
+
+
+def _wm_path(url: str) -> bool:
+    return "_wm/" in unquote(urlsplit(url).path)
 
 
 def _dedupe(candidates: list[Candidate]) -> list[Candidate]:

@@ -36,11 +36,14 @@ from ..parsing import (
     PageState,
     classify_page,
     find_candidates,
+    page_post_info,
     page_title,
     post_state,
+    prefer,
     rank_candidates,
 )
 from ..urls import SHARE_HOSTS, ShareLink, UrlPolicy, parse_share_url
+from .base import page_fields
 
 if TYPE_CHECKING:
     from ..archive.cdx import CdxRecord
@@ -140,11 +143,15 @@ class ArchiveResolver:
         candidates = self._allowed(rank_candidates(find_candidates(text, capture.original)))
         if not candidates:
             return _Miss(capture, "no video link in the page")
+        try:
+            candidates = prefer(candidates, self.options.quality, clean=self.options.no_watermark)
+        except NoVideoFound as exc:
+            return _Miss(capture, exc.message)
         partial: PiecesFound | None = None
         for candidate in candidates:
             held = await self.source.holdings(candidate.url)
             if isinstance(held, MediaCapture) or (held is not None and held.complete):
-                return self._result(link, candidate, held, capture, page_title(text))
+                return self._result(link, candidate, held, capture, text)
             partial = partial or held
         if partial is not None:
             return _Miss(capture, f"its video was {partial.explain()}", partial)
@@ -152,12 +159,13 @@ class ArchiveResolver:
         return _Miss(capture, f"its video was never archived (looked for {looked})")
 
     async def media_for(
-        self, link: ShareLink, candidate: Candidate, title: str | None
+        self, link: ShareLink, candidate: Candidate, page: str | None
     ) -> ResolvedVideo | None:
-        """The archived copy of one candidate's video (whole, or pieces that make it up)."""
+        """The archived copy of one candidate's video (whole, or pieces that make it up);
+        ``page`` is the text of the page that named it, when there is one."""
         held = await self.source.holdings(candidate.url)
         if isinstance(held, MediaCapture) or (held is not None and held.complete):
-            return self._result(link, candidate, held, None, title)
+            return self._result(link, candidate, held, None, page)
         return None
 
     def _allowed(self, ranked: list[Candidate]) -> list[Candidate]:
@@ -192,18 +200,13 @@ class ArchiveResolver:
         candidate: Candidate,
         media: MediaCapture | PiecesFound,
         page: CdxRecord | None,
-        title: str | None,
+        text: str | None,
     ) -> ResolvedVideo:
+        """The result for ``candidate``'s media, with what the page ``text`` says."""
+        title, info = (page_title(text), page_post_info(text)) if text else (None, None)
         return ResolvedVideo(
-            share_url=link.url,
-            share_id=link.share_id,
-            resolver=self.name,
-            strategy=candidate.strategy,
-            variant=candidate.variant,
-            width=candidate.width,
-            height=candidate.height,
-            title=candidate.title or title,
             page_captured_at=page.captured_at if page is not None else None,
+            **page_fields(link, candidate, resolver=self.name, title=title, info=info),
             **self._media_fields(media, candidate),
         )
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from ..models import Cookie, ResolvedVideo
-from ..parsing import Candidate
+from ..parsing import Candidate, PostInfo
 from ..urls import ShareLink, signed_url_expiry
 
 
@@ -26,20 +26,46 @@ def to_resolved(
     *,
     resolver: str,
     title: str | None = None,
+    info: PostInfo | None = None,
     cookies: tuple[Cookie, ...] = (),
 ) -> ResolvedVideo:
     """Build the result from the chosen candidate and what the page said."""
     return ResolvedVideo(
-        share_url=link.url,
-        share_id=link.share_id,
         mp4_url=candidate.url,
-        resolver=resolver,
-        strategy=candidate.strategy,
-        variant=candidate.variant,
-        width=candidate.width,
-        height=candidate.height,
-        title=candidate.title or title,
         expires_at=signed_url_expiry(candidate.url),
         cookies=cookies,
         referer=link.url,
+        **page_fields(link, candidate, resolver=resolver, title=title, info=info),
     )
+
+
+def page_fields(
+    link: ShareLink,
+    candidate: Candidate,
+    *,
+    resolver: str,
+    title: str | None = None,
+    info: PostInfo | None = None,
+) -> dict[str, Any]:
+    """What every resolver's result says about the video, wherever its bytes come from."""
+    about = info or PostInfo()
+    return {
+        "share_url": link.url,
+        "share_id": link.share_id,
+        "resolver": resolver,
+        "strategy": candidate.strategy,
+        "variant": candidate.variant,
+        "watermarked": candidate.watermarked,
+        "width": candidate.width or about.width,
+        "height": candidate.height or about.height,
+        "n_frames": about.n_frames,
+        "duration_seconds": about.duration_seconds,
+        "title": candidate.title or title or about.prompt,
+        "prompt": about.prompt,
+        "username": about.username,
+        "post_state": about.state,
+        "post_id": about.post_id,
+        "generation_id": about.generation_id,
+        "profile_url": about.profile_url,
+        "posted_at": about.posted_at,
+    }

@@ -56,7 +56,8 @@ class HarMediaResolver:
         archive = ArchiveResolver(self.options)
         try:
             candidate = Candidate(url=resolved.mp4_url, strategy=resolved.strategy)
-            return await archive.media_for(link, candidate, resolved.title)
+            found = await archive.media_for(link, candidate, None)
+            return None if found is None else _keep_page(found, resolved)
         finally:
             await archive.aclose()
 
@@ -93,3 +94,12 @@ def _missing(
         ranges_held=held.ranges_held,
         total=held.total,
     )
+
+
+def _keep_page(found: ResolvedVideo, page: ResolvedVideo) -> ResolvedVideo:
+    """The archive's media, with what the replayed page said about the video."""
+    said = {name: getattr(page, name) for name in _ABOUT if getattr(found, name) is None}
+    return dataclasses.replace(found, **said)
+
+
+_ABOUT = ("variant", "watermarked", "width", "height", "title", "prompt", "username")

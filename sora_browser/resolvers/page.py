@@ -15,7 +15,15 @@ from pathlib import Path
 from ..errors import BadInput, NotArchived, NoVideoFound, PolicyRefused
 from ..models import ResolvedVideo
 from ..options import ResolveOptions
-from ..parsing import Candidate, find_candidates, page_share_url, page_title, rank_candidates
+from ..parsing import (
+    Candidate,
+    find_candidates,
+    page_post_info,
+    page_share_url,
+    page_title,
+    prefer,
+    rank_candidates,
+)
 from ..urls import ShareLink, UrlPolicy, is_expired
 from .archive import ArchiveResolver
 from .base import to_resolved
@@ -63,10 +71,11 @@ class PageFileResolver:
         ranked = [c for c in rank_candidates(find_candidates(text, link.url)) if self._allowed(c)]
         if not ranked:
             raise NoVideoFound(f"Could not find an MP4 URL in the saved page {self.path}")
-        title = page_title(text)
+        ranked = prefer(ranked, self.options.quality, clean=self.options.no_watermark)
         if self.archive is not None and self._media_from_archive(ranked[0]):
-            return await self._from_archive(link, ranked, title)
-        return to_resolved(link, ranked[0], resolver=self.name, title=title)
+            return await self._from_archive(link, ranked, text)
+        info = page_post_info(text)
+        return to_resolved(link, ranked[0], resolver=self.name, title=page_title(text), info=info)
 
     def _media_from_archive(self, best: Candidate) -> bool:
         if self.options.warc_paths or self.options.mode == "archive":
@@ -76,11 +85,11 @@ class PageFileResolver:
         return is_expired(best.url)  # auto: the live CDN while the page's signature holds
 
     async def _from_archive(
-        self, link: ShareLink, ranked: list[Candidate], title: str | None
+        self, link: ShareLink, ranked: list[Candidate], text: str
     ) -> ResolvedVideo:
         assert self.archive is not None
         for candidate in ranked:
-            found = await self.archive.media_for(link, candidate, title)
+            found = await self.archive.media_for(link, candidate, text)
             if found is not None:
                 return found
         looked = ", ".join(c.url.split("?", 1)[0] for c in ranked[:2])
