@@ -10,9 +10,9 @@ from typing import Self
 
 from .models import ResolvedVideo
 from .options import ResolveOptions
-from .resolvers.base import Resolver
+from .resolvers.base import Resolver, all_renditions
 from .resolvers.chain import build_resolver
-from .urls import UrlPolicy, parse_share_url
+from .urls import ShareLink, UrlPolicy, parse_share_url
 
 
 class SoraClient:
@@ -31,10 +31,18 @@ class SoraClient:
 
     async def resolve(self, share_url: str) -> ResolvedVideo:
         """Validate the link (``InvalidShareURL``, exit 2) and find its best MP4 URL."""
-        link = parse_share_url(
+        return await self.resolver.resolve(self._link(share_url))
+
+    async def renditions(self, share_url: str) -> list[ResolvedVideo]:
+        """Every rendition of the video that the resolver found usable, best first
+        (``resolve`` answers the first): for a caller that lets the user choose, as yt-dlp's
+        ``-F``/``-f`` do. Resolvers that cannot list renditions give their one best."""
+        return await all_renditions(self.resolver, self._link(share_url))
+
+    def _link(self, share_url: str) -> ShareLink:
+        return parse_share_url(
             share_url, policy=self._policy, accept_media=self.options.reads_archive
         )
-        return await self.resolver.resolve(link)
 
     async def get_mp4_url(self, share_url: str) -> str:
         return (await self.resolve(share_url)).mp4_url

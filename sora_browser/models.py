@@ -48,6 +48,9 @@ class ResolvedVideo:
     width: int | None = None
     height: int | None = None
     title: str | None = None
+    prompt: str | None = None
+    username: str | None = None
+    """The author's Sora username, when the page names it."""
     expires_at: datetime | None = None
     page_captured_at: datetime | None = None
     """Archive results: when the archived page was captured."""

@@ -7,6 +7,7 @@
 - ``ranking``: ``rank_candidates`` drops images and duplicates and puts the best video first.
 - ``classify``: ``classify_page`` tells a real page from a gone page, a login wall or a
   Cloudflare challenge; ``page_title``.
+- ``post``: ``post_details``, the post's prompt and its author's username.
 - ``embedded``: JSON and URLs wherever a page hides them, and Sora's ``encodings`` blocks.
 - ``candidates``: ``Candidate``, the ranking vocabulary, the one "looks like a video" rule, and
   unescaping (``%2F`` is never decoded: the CDN signs the path with it).
@@ -21,6 +22,7 @@ from .candidates import (
 )
 from .classify import PageState, classify_page, is_login_url, page_title, post_state
 from .embedded import json_values, scan_text, walk_json
+from .post import PostDetails, post_details
 from .ranking import rank_candidates
 from .strategies import STRATEGIES, candidates_from_json, find_candidates
 
@@ -28,6 +30,7 @@ __all__ = [
     "STRATEGIES",
     "Candidate",
     "PageState",
+    "PostDetails",
     "candidates_from_json",
     "classify_page",
     "decode_js_string",
@@ -36,6 +39,7 @@ __all__ = [
     "json_values",
     "looks_like_video",
     "page_title",
+    "post_details",
     "post_state",
     "rank_candidates",
     "scan_text",

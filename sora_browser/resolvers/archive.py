@@ -38,6 +38,7 @@ from ..parsing import (
     post_state,
     rank_candidates,
 )
+from ..parsing.post import PostDetails, post_details
 from ..urls import SHARE_HOSTS, ShareLink, UrlPolicy, parse_share_url
 
 if TYPE_CHECKING:
@@ -79,18 +80,33 @@ class ArchiveResolver:
         await self.client.aclose()
 
     async def resolve(self, link: ShareLink) -> ResolvedVideo:
-        if link.kind == "media":
-            return await self._media_link(link)
-        return await self.resolve_from(link, await self._page_captures(link))
+        return (await self._renditions(link, every=False))[0]
+
+    async def renditions(self, link: ShareLink) -> list[ResolvedVideo]:
+        """Every rendition of the first page capture that has one archived whole, best first.
+
+        One more index lookup per rendition than ``resolve`` (which stops at the first).
+        """
+        return await self._renditions(link, every=True)
 
     async def resolve_from(self, link: ShareLink, captures: list[CdxRecord]) -> ResolvedVideo:
         """``resolve`` with the page's captures already known (a listing found them)."""
+        return (await self._from_captures(link, captures, every=False))[0]
+
+    async def _renditions(self, link: ShareLink, *, every: bool) -> list[ResolvedVideo]:
+        if link.kind == "media":
+            return [await self._media_link(link)]
+        return await self._from_captures(link, await self._page_captures(link), every=every)
+
+    async def _from_captures(
+        self, link: ShareLink, captures: list[CdxRecord], *, every: bool
+    ) -> list[ResolvedVideo]:
         if not captures:
             raise NotArchived(url=link.url, archive=self.client.options.name, match_type="prefix")
         misses: list[_Miss] = []
         for capture in self._worth_reading(captures)[:MAX_PAGES_READ]:
-            found = await self._from_page(link, capture)
-            if isinstance(found, ResolvedVideo):
+            found = await self._from_page(link, capture, every=every)
+            if not isinstance(found, _Miss):
                 return found
             misses.append(found)
         raise _no_video(link, captures, misses, self.client.options.name)
@@ -118,7 +134,9 @@ class ArchiveResolver:
             return -capture.captured_at.timestamp()  # newest first
         return abs((capture.captured_at - wanted).total_seconds())
 
-    async def _from_page(self, link: ShareLink, capture: CdxRecord) -> ResolvedVideo | _Miss:
+    async def _from_page(
+        self, link: ShareLink, capture: CdxRecord, *, every: bool
+    ) -> list[ResolvedVideo] | _Miss:
         text = await self.replay.page_text(capture)
         if text is None:
             return _Miss(capture, "the archive would not replay it")
@@ -135,10 +153,15 @@ class ArchiveResolver:
         candidates = self._allowed(rank_candidates(find_candidates(text, capture.original)))
         if not candidates:
             return _Miss(capture, "no video link in the page")
+        found: list[ResolvedVideo] = []
         for candidate in candidates:
             media = await self.replay.whole_copy(candidate.url)
             if media is not None:
-                return self._result(link, candidate, media, capture, page_title(text))
+                found.append(self._result(link, candidate, media, capture, text))
+                if not every:
+                    break
+        if found:
+            return found
         looked = ", ".join(c.url.split("?", 1)[0] for c in candidates[:2])
         return _Miss(capture, f"its video was never archived (looked for {looked})")
 
@@ -168,9 +191,10 @@ class ArchiveResolver:
         candidate: Candidate,
         media: MediaCapture,
         page: CdxRecord | None,
-        title: str | None,
+        text: str | None,
     ) -> ResolvedVideo:
         replay = self.client.replay_url(media.record.timestamp, media.record.original)
+        post = post_details(text) if text is not None else PostDetails()
         return ResolvedVideo(
             share_url=link.url,
             share_id=link.share_id,
@@ -180,7 +204,9 @@ class ArchiveResolver:
             variant=candidate.variant,
             width=candidate.width,
             height=candidate.height,
-            title=candidate.title or title,
+            title=candidate.title or (page_title(text) if text is not None else None),
+            prompt=post.prompt,
+            username=post.username,
             page_captured_at=page.captured_at if page is not None else None,
             media_captured_at=media.record.captured_at,
             original_media_url=media.record.original,

@@ -6,6 +6,7 @@ from typing import Protocol, runtime_checkable
 
 from ..models import Cookie, ResolvedVideo
 from ..parsing import Candidate
+from ..parsing.post import PostDetails
 from ..urls import ShareLink, signed_url_expiry
 
 
@@ -20,6 +21,23 @@ class Resolver(Protocol):
     async def aclose(self) -> None: ...
 
 
+@runtime_checkable
+class RenditionResolver(Resolver, Protocol):
+    """A resolver that can also list every rendition it found, not only the best one."""
+
+    async def renditions(self, link: ShareLink) -> list[ResolvedVideo]:
+        """Every rendition it can vouch for, best first: the first is what ``resolve`` gives.
+        Never empty: no video raises as ``resolve`` does."""
+        ...
+
+
+async def all_renditions(resolver: Resolver, link: ShareLink) -> list[ResolvedVideo]:
+    """``resolver``'s renditions, or its one best answer when it cannot list them."""
+    if isinstance(resolver, RenditionResolver):
+        return await resolver.renditions(link)
+    return [await resolver.resolve(link)]
+
+
 def to_resolved(
     link: ShareLink,
     candidate: Candidate,
@@ -27,8 +45,10 @@ def to_resolved(
     resolver: str,
     title: str | None = None,
     cookies: tuple[Cookie, ...] = (),
+    post: PostDetails | None = None,
 ) -> ResolvedVideo:
     """Build the result from the chosen candidate and what the page said."""
+    post = post or PostDetails()
     return ResolvedVideo(
         share_url=link.url,
         share_id=link.share_id,
@@ -39,6 +59,8 @@ def to_resolved(
         width=candidate.width,
         height=candidate.height,
         title=candidate.title or title,
+        prompt=post.prompt,
+        username=post.username,
         expires_at=signed_url_expiry(candidate.url),
         cookies=cookies,
         referer=link.url,
