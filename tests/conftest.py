@@ -9,7 +9,12 @@ test runs can reach beyond loopback; the test process itself is held there by py
 
 from __future__ import annotations
 
+import asyncio
 import os
+import shutil
+import site as site_module
+import sys
+import sysconfig
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -78,3 +83,55 @@ def _subprocesses_stay_local(
     yield
     os.environ.clear()
     os.environ.update(saved)
+
+
+# -- the package as a user installs it: a wheel in a scratch virtualenv --------------------
+
+REPO = Path(__file__).resolve().parents[1]
+WHEEL_SOURCES = ("sora_browser", "yt_dlp_plugins")
+
+
+async def run_quietly(*args: str | Path, cwd: Path, limit: float = 300) -> str:
+    """Run a build step with a bare environment; its output, or a failure that shows it."""
+    proc = await asyncio.create_subprocess_exec(
+        *map(str, args),
+        cwd=cwd,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(cwd)},
+    )
+    out, _ = await asyncio.wait_for(proc.communicate(), limit)
+    text = out.decode()
+    assert proc.returncode == 0, text
+    return text
+
+
+@pytest.fixture(scope="session")
+async def installed_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A scratch virtualenv with this package installed from its wheel; its folder.
+
+    The wheel is built without build isolation (setuptools comes from the dev extra, so
+    nothing is downloaded). The scratch environment borrows the dependencies (aiohttp,
+    Playwright, yt-dlp, ...) from this one through a ``.pth`` line: a ``.pth`` only adds a
+    path, so this environment's editable hook for the source tree is not run there, and
+    ``sora_browser`` and ``yt_dlp_plugins`` can only come from the wheel.
+    """
+    tmp = tmp_path_factory.mktemp("wheel")
+    source = tmp / "source"
+    source.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(REPO / name, source / name)
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    for package in WHEEL_SOURCES:
+        shutil.copytree(REPO / package, source / package, ignore=ignore)
+    pip = (sys.executable, "-m", "pip")
+    build = ("wheel", "-q", "--no-build-isolation", "--no-deps", "-w", tmp, source)
+    await run_quietly(*pip, *build, cwd=tmp)
+    (wheel,) = await asyncio.to_thread(lambda: list(tmp.glob("sora_browser-*.whl")))
+    venv = tmp / "venv"
+    await run_quietly(sys.executable, "-m", "venv", "--without-pip", venv, cwd=tmp)
+    purelib = Path(sysconfig.get_path("purelib", vars={"base": str(venv)}))
+    (purelib / "borrowed-deps.pth").write_text("\n".join(site_module.getsitepackages()) + "\n")
+    pip_there = (*pip, "--python", venv / "bin" / "python")
+    await run_quietly(*pip_there, "install", "-q", "--no-index", "--no-deps", wheel, cwd=tmp)
+    return venv
