@@ -17,6 +17,7 @@ import sys
 import sysconfig
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -25,6 +26,9 @@ from sora_browser.testing.ia import IAStandIn
 from sora_browser.testing.pywb import PywbArchive, loopback_only_env
 from sora_browser.testing.scenario import Scenario, sora_scenario
 from sora_browser.testing.site import FixtureSite
+
+if TYPE_CHECKING:
+    from playwright.async_api import Playwright
 
 
 @pytest.fixture(scope="session")
@@ -39,6 +43,23 @@ def _reset_site_stats(request: pytest.FixtureRequest) -> None:
         running = request.getfixturevalue("site")
         running.stats.reset()
         running.cdn.reset()
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(playwright: Playwright) -> dict[str, object]:
+    """pytest-playwright-asyncio's browser (``page``, ``new_context``): the Chromium the tool
+    itself would use, found the same way (Playwright's own if installed, else the system's:
+    ``playwright install`` cannot download here), with the same flags."""
+    from playwright.async_api import Error as PlaywrightError
+
+    from sora_browser.resolvers.browser.launch import LAUNCH_ARGS, find_chromium
+
+    try:
+        own: str | None = playwright.chromium.executable_path
+    except PlaywrightError:
+        own = None
+    executable = find_chromium(None, own)
+    return {"executable_path": str(executable), "headless": True, "args": list(LAUNCH_ARGS)}
 
 
 @pytest.fixture(scope="session")
