@@ -101,6 +101,8 @@ def _subprocesses_stay_local(
     os.environ["SORA_BROWSER_WAYBACK"] = pywb_archive.prefix
     os.environ["SORA_BROWSER_WAYBACK_CDX"] = pywb_archive.cdx_url
     os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("cache"))
+    # No settings file but a test's own: a developer's ~/.config/sora-browser stays out.
+    os.environ["XDG_CONFIG_HOME"] = str(tmp_path_factory.mktemp("config"))
     yield
     os.environ.clear()
     os.environ.update(saved)
