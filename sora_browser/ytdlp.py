@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import socket
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -90,13 +91,13 @@ async def find_renditions(url: str, options: ResolveOptions) -> list[ResolvedVid
 
     async with SoraClient(options) as client:
         found = await client.renditions(url)
-    vetted = [r for r in found if await _allowed(r, options)]
+    vetted = [r for r in found if await passes_policy(r, options)]
     if not vetted:
         raise PolicyRefused(f"Every video URL of {url} was refused by the URL policy")
     return vetted
 
 
-async def _allowed(video: ResolvedVideo, options: ResolveOptions) -> bool:
+async def passes_policy(video: ResolvedVideo, options: ResolveOptions) -> bool:
     """The policy's checks before connecting (scheme, literal address, every address the
     name resolves to), for a URL that yt-dlp, not sora-browser, will connect to."""
     from ._http import PolicyResolver
@@ -110,7 +111,7 @@ async def _allowed(video: ResolvedVideo, options: ResolveOptions) -> bool:
     try:
         policy.check_url(video.mp4_url)
         if not policy.host_allowed(host):
-            await resolver.resolve(host)
+            await resolver.resolve(host, family=socket.AF_UNSPEC)  # IPv4 and IPv6 addresses
     except PolicyRefused:
         return False
     except OSError:

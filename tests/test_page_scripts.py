@@ -80,13 +80,15 @@ async def test_waiting_script_tells_a_card_from_a_page_that_plays(
 async def test_click_to_play_card_loads_its_post_on_the_click(
     page: Page, site: FixtureSite
 ) -> None:
+    fetched = state_of(site).post_fetches  # the site counts across the session
     await page.goto(share_url(site, "js_click"))
     picked = await page.evaluate(WAITING_SCRIPT, list(PLAY_CONTROLS))
-    assert state_of(site).post_fetches == 0  # the card waits
+    assert state_of(site).post_fetches == fetched  # the card waits
 
     async with page.expect_response(lambda r: POST_JSON_PATH in r.url) as answer:
         await page.locator(PLAY_SELECTORS[picked]).first.click()
     assert (await answer.value).ok
+    assert state_of(site).post_fetches == fetched + 1
     assert await page.evaluate(WAITING_SCRIPT, list(PLAY_CONTROLS)) == -1  # now it plays
 
 

@@ -11,22 +11,26 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import ipaddress
 import json
 import os
 import re
+import socket
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
+from sora_browser.archive.options import WaybackOptions
 from sora_browser.models import ResolvedVideo
+from sora_browser.options import ResolveOptions
 from sora_browser.testing.media import sha256_of, signed_url
 from sora_browser.testing.pages import share_url
 from sora_browser.testing.pywb import PywbArchive
 from sora_browser.testing.scenario import Scenario
 from sora_browser.testing.site import FixtureSite
-from sora_browser.ytdlp import claims, info_dict
+from sora_browser.ytdlp import claims, info_dict, passes_policy
 
 LOOPBACK = {"SORA_BROWSER_ALLOW_HOSTS": "127.0.0.1"}
 SHARE = "https://sora.chatgpt.com/p/s_1"
@@ -238,3 +242,28 @@ def test_a_video_held_only_in_pieces_names_sora_browser_download() -> None:
 def test_pieces_are_left_out_when_a_whole_rendition_exists() -> None:
     info = info_dict([_video("source", pieces=("0-9", "10-19")), _video("md")])
     assert [f["format_id"] for f in info["formats"]] == ["md"]
+
+
+# -- the URL policy on format URLs ------------------------------------------------------------
+
+
+async def test_format_urls_pass_the_url_policy_names_resolved() -> None:
+    name = socket.gethostname()  # a name whose addresses are this machine's own
+    try:
+        addresses = {str(a[4][0]) for a in socket.getaddrinfo(name, None)}
+    except OSError:
+        pytest.skip(f"{name} does not resolve here")
+    if any(ipaddress.ip_address(a.split("%")[0]).is_global for a in addresses):
+        pytest.skip(f"{name} resolves to a public address here")
+    live = ResolveOptions(wayback=None)
+    assert not await passes_policy(_video("md", mp4_url=f"http://{name}:9/a.mp4"), live)
+    assert not await passes_policy(_video("md", mp4_url="http://127.0.0.1:9/a.mp4"), live)
+    allowed = ResolveOptions(wayback=None, allow_hosts=frozenset({name}))
+    assert await passes_policy(_video("md", mp4_url=f"http://{name}:9/a.mp4"), allowed)
+
+
+async def test_an_archive_replay_is_trusted_on_the_archive_host_only() -> None:
+    archive = ResolveOptions(wayback=WaybackOptions(prefix="http://127.0.0.1:8080/sora"))
+    replay = "http://127.0.0.1:8080/sora/20251025111505id_/https://videos.openai.com/a"
+    assert await passes_policy(_video("source", mp4_url=replay), archive)
+    assert not await passes_policy(_video("source", mp4_url=replay, resolver="static"), archive)
