@@ -31,6 +31,7 @@ lint: install
 bench: install
 	bash scripts/ensure-bench-tools.sh
 	$(PY) benchmarks/bench_resolve.py
+	$(PY) benchmarks/bench_ytdlp.py
 	$(PY) benchmarks/bench_download.py
 	$(PY) benchmarks/bench_browser.py
 	$(PY) benchmarks/bench_temporal.py

@@ -92,8 +92,12 @@ async def test_config_file_and_ignore_config(site: FixtureSite, tmp_path: Path) 
         ("[wayback.list]\njson = true\ncheck = true\n", 3, '[wayback.list] unknown option "check"'),
         ("[download]\nlimit-rate = 'fast'\n", 2, "is not a rate like 500K"),
         ("[defaults\nmode = 'x'\n", 1, "not valid TOML"),
+        ("# mine\nmode = 'static'\n", 2, "mode is outside any table"),
     ],
-    ids=["key", "value", "table", "defaults-value", "defaults-key", "group", "callback", "toml"],
+    ids=[
+        *("key", "value", "table", "defaults-value", "defaults-key", "group", "callback"),
+        *("toml", "top-level"),
+    ],
 )
 async def test_a_bad_setting_is_exit_2_naming_file_and_line(
     tmp_path: Path, text: str, line: int, said: str

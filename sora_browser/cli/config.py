@@ -74,7 +74,7 @@ class _Reader:
     """Checks one parsed file against ``group``'s commands and builds its ``default_map``."""
 
     def __init__(self, group: click.Group, path: Path, lines: Lines) -> None:
-        self.group, self.path, self.lines = group, path, lines
+        self.path, self.lines = path, lines
         self.commands = dict(_leaf_commands(group))
         self.context = click.Context(group, info_name="sora-browser")
 
@@ -96,6 +96,12 @@ class _Reader:
         for name, value in _flatten(data):
             if name == DEFAULTS:
                 continue
+            if not isinstance(value, dict):
+                self._fail(
+                    "",
+                    name,
+                    f"{name} is outside any table: put it under [{DEFAULTS}] or a command's table",
+                )
             if name not in self.commands:
                 known = ", ".join(f"[{n}]" for n in (DEFAULTS, *self.commands))
                 self._fail(name, "", f"[{name}] is not a command (tables: {known})")
@@ -103,7 +109,7 @@ class _Reader:
 
     def _table(self, name: str, value: Any) -> dict[str, Any]:
         if not isinstance(value, dict):
-            self._fail(name, "", f"{name} must be a table, [{name}]")
+            self._fail("", name, f"{name} must be a table: [{name}]")
         return value
 
     def _check_defaults(self, defaults: Mapping[str, Any]) -> None:
