@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, NoReturn
@@ -30,8 +29,9 @@ import click
 
 CONFIG_NAME = "config.toml"
 DEFAULTS = "defaults"
-_TABLE = re.compile(r"^\s*\[\s*([^\]]+?)\s*\]\s*(?:#.*)?$")
-_KEY = re.compile(r"""^\s*("[^"]*"|'[^']*'|[A-Za-z0-9_-]+)\s*=""")
+# Compiled on first use (re caches them): every command's start-up passes through here.
+_TABLE = r"^\s*\[\s*([^\]]+?)\s*\]\s*(?:#.*)?$"
+_KEY = r"""^\s*("[^"]*"|'[^']*'|[A-Za-z0-9_-]+)\s*="""
 Lines = dict[tuple[str, str], int]
 """(table, key) -> line number; the table itself under key ``""``."""
 
@@ -63,6 +63,8 @@ def load_default_map(group: click.Group, path: Path | None) -> dict[str, Any] | 
         raise ConfigError(f"config file {chosen} not found") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read config file {chosen}: {exc}") from exc
+    import tomllib  # only when there is a file to read
+
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -189,9 +191,9 @@ def _lines(text: str) -> Lines:
     lines: Lines = {}
     table = ""
     for number, line in enumerate(text.splitlines(), start=1):
-        if header := _TABLE.match(line):
+        if header := re.match(_TABLE, line):
             table = ".".join(p.strip().strip("\"'") for p in header.group(1).split("."))
             lines.setdefault((table, ""), number)
-        elif key := _KEY.match(line):
+        elif key := re.match(_KEY, line):
             lines.setdefault((table, key.group(1).strip("\"'")), number)
     return lines
