@@ -11,7 +11,9 @@ install: $(STAMP)
 $(STAMP): pyproject.toml scripts/ensure-chromium.sh
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[dev,temporal]'
+	# compat: the checkout itself goes on sys.path, where yt-dlp's plugin finder looks for
+	# yt_dlp_plugins/ (setuptools' default editable import hook is invisible to it).
+	$(PY) -m pip install -q --config-settings editable_mode=compat -e '.[dev,temporal]'
 	bash scripts/ensure-chromium.sh
 	touch $(STAMP)
 
@@ -22,13 +24,14 @@ test: install
 	$(PY) -m pytest -q
 
 lint: install
-	$(VENV)/bin/ruff check sora_browser tests benchmarks
-	$(VENV)/bin/ruff format --check sora_browser tests benchmarks
+	$(VENV)/bin/ruff check sora_browser tests benchmarks yt_dlp_plugins
+	$(VENV)/bin/ruff format --check sora_browser tests benchmarks yt_dlp_plugins
 	$(VENV)/bin/mypy
 
 bench: install
 	bash scripts/ensure-bench-tools.sh
 	$(PY) benchmarks/bench_resolve.py
+	$(PY) benchmarks/bench_ytdlp.py
 	$(PY) benchmarks/bench_download.py
 	$(PY) benchmarks/bench_browser.py
 	$(PY) benchmarks/bench_temporal.py

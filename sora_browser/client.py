@@ -10,9 +10,9 @@ from typing import Self
 
 from .models import ResolvedVideo
 from .options import ResolveOptions
-from .resolvers.base import Resolver
+from .resolvers.base import Resolver, all_renditions
 from .resolvers.chain import build_resolver
-from .urls import UrlPolicy, parse_share_url
+from .urls import ShareLink, UrlPolicy, parse_share_url
 
 
 class SoraClient:
@@ -33,12 +33,20 @@ class SoraClient:
         """Validate the link (``InvalidShareURL``, exit 2) and find its best MP4 URL.
 
         With ``ResolveOptions.page_file`` the link may be None: the saved page says it."""
+        return await self.resolver.resolve(self._link(share_url))
+
+    async def renditions(self, share_url: str | None) -> list[ResolvedVideo]:
+        """Every rendition of the video that the resolver found usable, best first
+        (``resolve`` answers the first): for a caller that lets the user choose, as yt-dlp's
+        ``-F``/``-f`` do. Resolvers that cannot list renditions give their one best."""
+        return await all_renditions(self.resolver, self._link(share_url))
+
+    def _link(self, share_url: str | None) -> ShareLink:
         if share_url is None:
             share_url = self._link_of_page()
-        link = parse_share_url(
+        return parse_share_url(
             share_url, policy=self._policy, accept_media=self.options.reads_archive
         )
-        return await self.resolver.resolve(link)
 
     def _link_of_page(self) -> str:
         if self.options.page_file is None:

@@ -76,6 +76,7 @@ class ResolvedVideo:
     title: str | None = None
     prompt: str | None = None
     username: str | None = None
+    """The author's Sora username, when the page names it."""
     post_state: str | None = None
     """``public``, ``removed`` or ``private`` when the page says."""
     expires_at: datetime | None = None

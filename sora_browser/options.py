@@ -44,6 +44,9 @@ class ResolveOptions:
     """The archive that ``auto`` and ``archive`` fall back to (IA's Wayback Machine unless set;
     a pywb works the same); None keeps ``auto`` to the live site."""
     on_archive_wait: OnWait | None = None
+    browser_fallback: bool = True
+    """Whether ``auto`` may start a browser for a page that needs one; False keeps it to
+    static parsing and the archive (the yt-dlp plugin's default: no Chromium unless asked)."""
     allow_hosts: frozenset[str] = field(default_factory=frozenset)
     timeout: float = 30.0
     retries: int = 3

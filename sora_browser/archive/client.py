@@ -232,7 +232,9 @@ class WaybackClient:
         self, response: aiohttp.ClientResponse, grant: Grant, url: str
     ) -> ArchiveRateLimited:
         asked = parse_retry_after(response.headers.get("Retry-After"))
-        pause = self._limiter.backoff(asked, sent_at=grant.sent_at)
+        # Rounded: the pause is what the archive asked for (or more, when 429s repeat),
+        # and the clock arithmetic behind it should not show as 3599.999999999999 s.
+        pause = round(self._limiter.backoff(asked, sent_at=grant.sent_at), 3)
         archive = self.options.cdx_netloc
         if pause > self.options.max_rate_limit_wait:
             message = (

@@ -180,6 +180,18 @@ def cache_folder() -> Path:
     return Path(platformdirs.user_cache_dir("sora-browser")) / "cdx"
 
 
+def wayback_from_env() -> WaybackOptions:
+    """The archive ``--wayback``/``--wayback-cdx`` default to (their env variables, else IA),
+    with the same index cache: for a front end without these options (the yt-dlp plugin)."""
+    from ..archive.options import DEFAULT_PREFIX, WaybackOptions
+
+    return WaybackOptions(
+        prefix=os.environ.get("SORA_BROWSER_WAYBACK") or DEFAULT_PREFIX,
+        cdx_url=os.environ.get("SORA_BROWSER_WAYBACK_CDX") or None,
+        cache_dir=cache_folder(),
+    )
+
+
 def _parse_date(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
     if value is None:
         return None

@@ -7,6 +7,7 @@
 - ``ranking``: ``rank_candidates`` drops images and duplicates and puts the best video first.
 - ``classify``: ``classify_page`` tells a real page from a gone page, a login wall or a
   Cloudflare challenge; ``page_title``.
+- ``metadata``: ``page_post_info``, what a page says besides the URL (prompt, creator, ids).
 - ``embedded``: JSON and URLs wherever a page hides them, and Sora's ``encodings`` blocks.
 - ``candidates``: ``Candidate``, the ranking vocabulary, the one "looks like a video" rule, and
   unescaping (``%2F`` is never decoded: the CDN signs the path with it).

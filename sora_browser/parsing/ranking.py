@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from .candidates import IMAGE_VARIANTS, NOT_VIDEO_EXT, VARIANT_RANK, Candidate, looks_like_video
 from .strategies import STRATEGIES, STRATEGY_RANK
@@ -111,11 +111,20 @@ def _wm_path(url: str) -> bool:
 
 
 def _dedupe(candidates: list[Candidate]) -> list[Candidate]:
-    """One candidate per URL, carrying the richest metadata any strategy found for it."""
+    """One candidate per file, carrying the richest metadata any strategy found for it."""
     groups: dict[str, list[Candidate]] = {}
     for candidate in candidates:
-        groups.setdefault(candidate.url, []).append(candidate)
+        groups.setdefault(_file_of(candidate.url), []).append(candidate)
     return [_merge(group) for group in groups.values()]
+
+
+def _file_of(url: str) -> str:
+    """What names the file: a signed URL's signature only grants access to its path (a page
+    may sign the same file twice, as og:video and in its post JSON), so it is dropped."""
+    parts = urlsplit(url)
+    if "sig" not in parse_qs(parts.query):
+        return url
+    return f"{parts.scheme}://{parts.netloc}{parts.path}"
 
 
 def _merge(group: list[Candidate]) -> Candidate:

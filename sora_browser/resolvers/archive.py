@@ -81,12 +81,27 @@ class ArchiveResolver:
         await self.source.aclose()
 
     async def resolve(self, link: ShareLink) -> ResolvedVideo:
-        if link.kind == "media":
-            return await self._media_link(link)
-        return await self.resolve_from(link, await self._page_captures(link))
+        return (await self._renditions(link, every=False))[0]
+
+    async def renditions(self, link: ShareLink) -> list[ResolvedVideo]:
+        """Every rendition of the first page capture that has one archived whole, best first.
+
+        One more index lookup per rendition than ``resolve`` (which stops at the first).
+        """
+        return await self._renditions(link, every=True)
 
     async def resolve_from(self, link: ShareLink, captures: list[CdxRecord]) -> ResolvedVideo:
         """``resolve`` with the page's captures already known (a listing found them)."""
+        return (await self._from_captures(link, captures, every=False))[0]
+
+    async def _renditions(self, link: ShareLink, *, every: bool) -> list[ResolvedVideo]:
+        if link.kind == "media":
+            return [await self._media_link(link)]
+        return await self._from_captures(link, await self._page_captures(link), every=every)
+
+    async def _from_captures(
+        self, link: ShareLink, captures: list[CdxRecord], *, every: bool
+    ) -> list[ResolvedVideo]:
         if not captures:
             forms = " and ".join(_page_forms(link))
             raise NotArchived(
@@ -97,8 +112,8 @@ class ArchiveResolver:
             )
         misses: list[_Miss] = []
         for capture in self._worth_reading(captures)[:MAX_PAGES_READ]:
-            found = await self._from_page(link, capture)
-            if isinstance(found, ResolvedVideo):
+            found = await self._from_page(link, capture, every=every)
+            if not isinstance(found, _Miss):
                 return found
             misses.append(found)
         raise _no_video(link, captures, misses, self.source.name)
@@ -126,7 +141,9 @@ class ArchiveResolver:
             return -capture.captured_at.timestamp()  # newest first
         return abs((capture.captured_at - wanted).total_seconds())
 
-    async def _from_page(self, link: ShareLink, capture: CdxRecord) -> ResolvedVideo | _Miss:
+    async def _from_page(
+        self, link: ShareLink, capture: CdxRecord, *, every: bool
+    ) -> list[ResolvedVideo] | _Miss:
         text = await self.source.page_text(capture, self.options.max_page_bytes)
         if text is None:
             return _Miss(capture, "the archive would not replay it")
@@ -147,16 +164,36 @@ class ArchiveResolver:
             candidates = prefer(candidates, self.options.quality, clean=self.options.no_watermark)
         except NoVideoFound as exc:
             return _Miss(capture, exc.message)
-        partial: PiecesFound | None = None
-        for candidate in candidates:
-            held = await self.source.holdings(candidate.url)
-            if isinstance(held, MediaCapture) or (held is not None and held.complete):
-                return self._result(link, candidate, held, capture, text)
-            partial = partial or held
+        found, partial = await self._media_of(link, candidates, capture, text, every=every)
+        if found:
+            return found
         if partial is not None:
             return _Miss(capture, f"its video was {partial.explain()}", partial)
         looked = ", ".join(c.url.split("?", 1)[0] for c in candidates[:2])
         return _Miss(capture, f"its video was never archived (looked for {looked})")
+
+    async def _media_of(
+        self,
+        link: ShareLink,
+        candidates: list[Candidate],
+        capture: CdxRecord,
+        text: str,
+        *,
+        every: bool,
+    ) -> tuple[list[ResolvedVideo], PiecesFound | None]:
+        """The candidates whose video the archive holds (the first only, unless ``every``),
+        and the best one's pieces when it holds only part of it."""
+        found: list[ResolvedVideo] = []
+        partial: PiecesFound | None = None
+        for candidate in candidates:
+            held = await self.source.holdings(candidate.url)
+            if isinstance(held, MediaCapture) or (held is not None and held.complete):
+                found.append(self._result(link, candidate, held, capture, text))
+                if not every:
+                    break
+            else:
+                partial = partial or held
+        return found, partial
 
     async def media_for(
         self, link: ShareLink, candidate: Candidate, page: str | None

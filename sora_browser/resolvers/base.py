@@ -20,6 +20,23 @@ class Resolver(Protocol):
     async def aclose(self) -> None: ...
 
 
+@runtime_checkable
+class RenditionResolver(Resolver, Protocol):
+    """A resolver that can also list every rendition it found, not only the best one."""
+
+    async def renditions(self, link: ShareLink) -> list[ResolvedVideo]:
+        """Every rendition it can vouch for, best first: the first is what ``resolve`` gives.
+        Never empty: no video raises as ``resolve`` does."""
+        ...
+
+
+async def all_renditions(resolver: Resolver, link: ShareLink) -> list[ResolvedVideo]:
+    """``resolver``'s renditions, or its one best answer when it cannot list them."""
+    if isinstance(resolver, RenditionResolver):
+        return await resolver.renditions(link)
+    return [await resolver.resolve(link)]
+
+
 def to_resolved(
     link: ShareLink,
     candidate: Candidate,

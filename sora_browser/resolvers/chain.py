@@ -12,15 +12,16 @@ archive those errors are raised as they are.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 from ..errors import FetchError, NoVideoFound, PageGone, SoraBrowserError
 from ..models import ResolvedVideo
 from ..options import ResolveOptions
 from ..urls import ShareLink
-from .base import Resolver
+from .base import Resolver, all_renditions
 
 ResolverFactory = Callable[[], Resolver]
+Step = Callable[[Resolver, ShareLink], Awaitable[list[ResolvedVideo]]]
 
 
 class ChainResolver:
@@ -41,11 +42,18 @@ class ChainResolver:
         return self._built[index]
 
     async def resolve(self, link: ShareLink) -> ResolvedVideo:
+        return (await self._walk(link, _best))[0]
+
+    async def renditions(self, link: ShareLink) -> list[ResolvedVideo]:
+        """Every rendition the first resolver with a video found, best first."""
+        return await self._walk(link, all_renditions)
+
+    async def _walk(self, link: ShareLink, step: Step) -> list[ResolvedVideo]:
         last: SoraBrowserError | None = None
         live = self._live if link.kind != "media" else 0  # a CDN link has no live page
         for index in range(live):
             try:
-                return await self._get(index).resolve(link)
+                return await step(self._get(index), link)
             except (PageGone, FetchError) as exc:
                 if not self._has_archive:
                     raise
@@ -54,7 +62,7 @@ class ChainResolver:
             except NoVideoFound as exc:
                 last = _chain_message(last, exc)
         if self._has_archive:
-            return await self._from_archive(link, last)
+            return await self._from_archive(link, last, step)
         assert last is not None, "a chain needs at least one resolver"
         raise last
 
@@ -62,9 +70,11 @@ class ChainResolver:
     def _has_archive(self) -> bool:
         return len(self._factories) > self._live
 
-    async def _from_archive(self, link: ShareLink, live: SoraBrowserError | None) -> ResolvedVideo:
+    async def _from_archive(
+        self, link: ShareLink, live: SoraBrowserError | None, step: Step
+    ) -> list[ResolvedVideo]:
         try:
-            return await self._get(self._live).resolve(link)
+            return await step(self._get(self._live), link)
         except SoraBrowserError as exc:
             if live is not None and isinstance(exc, NoVideoFound):
                 exc.message = f"{exc.message} (live site: {live.message})"
@@ -74,6 +84,10 @@ class ChainResolver:
         built, self._built = self._built, {}
         for resolver in built.values():
             await resolver.aclose()
+
+
+async def _best(resolver: Resolver, link: ShareLink) -> list[ResolvedVideo]:
+    return [await resolver.resolve(link)]
 
 
 def _chain_message(previous: SoraBrowserError | None, current: NoVideoFound) -> NoVideoFound:
@@ -130,7 +144,8 @@ def build_resolver(options: ResolveOptions) -> Resolver:
         return static()
     if options.mode == "archive":
         return ChainResolver([], archive)
-    return ChainResolver([static, browser], archive if options.wayback is not None else None)
+    live = [static, browser] if options.browser_fallback else [static]
+    return ChainResolver(live, archive if options.wayback is not None else None)
 
 
 def _page_resolver(options: ResolveOptions, media: ResolverFactory) -> Resolver:

@@ -24,6 +24,7 @@ from ..parsing import (
     classify_page,
     find_candidates,
     is_login_url,
+    page_post_info,
     page_title,
     rank_candidates,
 )
@@ -77,15 +78,20 @@ class StaticResolver:
         """(initial, maximum) seconds between retries, unless ``Retry-After`` says otherwise."""
 
     async def resolve(self, link: ShareLink) -> ResolvedVideo:
+        return (await self.renditions(link))[0]
+
+    async def renditions(self, link: ShareLink) -> list[ResolvedVideo]:
+        """Every candidate the URL policy accepts, best first (``resolve`` takes the first)."""
         page = await self.fetch_page(link.url)
         _raise_for_state(page, link)
         ranked = rank_candidates(find_candidates(page.text, page.url))
-        best, refused = self._first_allowed(ranked)
-        if best is None:
+        allowed, refused = self._allowed(ranked)
+        if not allowed:
             raise NoVideoFound(_no_video_message(link, refused))
+        title, info = page_title(page.text), page_post_info(page.text)
         # No cookies are handed on: the ones from --cookies belong to sora.chatgpt.com and
         # the signed CDN URL needs none.
-        return to_resolved(link, best, resolver=self.name, title=page_title(page.text))
+        return [to_resolved(link, c, resolver=self.name, title=title, info=info) for c in allowed]
 
     async def fetch_page(self, url: str) -> FetchedPage:
         """The share page, retried on retryable failures; 4xx/5xx that mean nothing else raise."""
@@ -132,8 +138,9 @@ class StaticResolver:
         path = self._options.cookies_file
         return () if path is None else load_cookies(path)
 
-    def _first_allowed(self, ranked: list[Candidate]) -> tuple[Candidate | None, list[str]]:
-        """The best candidate the URL policy accepts; refused ones are never contacted."""
+    def _allowed(self, ranked: list[Candidate]) -> tuple[list[Candidate], list[str]]:
+        """The candidates the URL policy accepts, and the refused URLs (never contacted)."""
+        allowed: list[Candidate] = []
         refused: list[str] = []
         for candidate in ranked:
             try:
@@ -141,8 +148,8 @@ class StaticResolver:
             except PolicyRefused:
                 refused.append(candidate.url)
                 continue
-            return candidate, refused
-        return None, refused
+            allowed.append(candidate)
+        return allowed, refused
 
     async def aclose(self) -> None:
         if self._owns_session and self._session is not None:

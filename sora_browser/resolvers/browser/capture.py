@@ -23,7 +23,7 @@ from playwright.async_api import Frame, Request, Response, Route
 
 from ... import parsing
 from ...errors import PageGone, PolicyRefused
-from ...parsing import Candidate, PageState
+from ...parsing import Candidate, PageState, PostInfo
 from ...urls import UrlPolicy
 
 log = logging.getLogger(__name__)
@@ -52,6 +52,8 @@ class Capture:
     main_frame: Frame
     max_body: int
     strong: list[Candidate] = field(default_factory=list)
+    info: PostInfo = field(default_factory=PostInfo)
+    """What the post JSON the page fetched says (prompt, creator, ...)."""
     weak: list[Candidate] = field(default_factory=list)
     blocked: list[str] = field(default_factory=list)
     """URLs refused by the policy and aborted before any connection."""
@@ -174,6 +176,7 @@ class Capture:
         if not text:
             return
         if json:
+            self.info = self.info.merged(parsing.json_post_info(text))
             self.add(parsing.candidates_from_json(text, response.url, strategy="network-json"))
             return
         # App bundles are full of URL strings; only structured post JSON (which names its

@@ -73,6 +73,11 @@ class BrowserResolver:
         self._spare: asyncio.Task[tuple[BrowserContext, Page]] | None = None
 
     async def resolve(self, link: ShareLink) -> ResolvedVideo:
+        return (await self.renditions(link))[0]
+
+    async def renditions(self, link: ShareLink) -> list[ResolvedVideo]:
+        """What the page showed, best first; the page is left as soon as a confident
+        candidate exists, so a rendition it never named is not listed."""
         browser = await self._get_browser()
         async with self._pages:
             started = time.perf_counter()
@@ -99,7 +104,7 @@ class BrowserResolver:
                 self._browser = await self._launcher.acquire(self.options.chromium_path)
             return self._browser
 
-    async def _resolve(self, browser: Browser, link: ShareLink) -> ResolvedVideo:
+    async def _resolve(self, browser: Browser, link: ShareLink) -> list[ResolvedVideo]:
         with map_playwright_errors(link.url):
             context, page = await self._fresh_page(browser)
             try:
@@ -157,7 +162,7 @@ class BrowserResolver:
 
     async def _in_context(
         self, context: BrowserContext, page: Page, link: ShareLink
-    ) -> ResolvedVideo:
+    ) -> list[ResolvedVideo]:
         if self.options.har_path is not None:
             # Registered first so it runs last: the policy route below sees each request first.
             await _replay_har(context, self.options.har_path)
@@ -167,8 +172,9 @@ class BrowserResolver:
         await context.route("**/*", capture.route)
         _listen(page, capture)
         try:
-            best = await self._find(page, capture, link)
-            title = None if best.title else _title(capture)
+            ranked = await self._find(page, capture, link)
+            html = capture.main.text if capture.main else ""
+            title, info = _title(html), parsing.page_post_info(html).merged(capture.info)
             cookies = tuple(
                 Cookie(c["name"], c["value"], c["domain"], c["path"])
                 for c in await context.cookies()
@@ -176,9 +182,12 @@ class BrowserResolver:
         finally:
             self.blocked.extend(capture.blocked)
             await capture.cancel()
-        return to_resolved(link, best, resolver=self.name, title=title, cookies=cookies)
+        return [
+            to_resolved(link, c, resolver=self.name, title=title, cookies=cookies, info=info)
+            for c in ranked
+        ]
 
-    async def _find(self, page: Page, capture: Capture, link: ShareLink) -> Candidate:
+    async def _find(self, page: Page, capture: Capture, link: ShareLink) -> list[Candidate]:
         try:
             async with asyncio.timeout(self.options.timeout):
                 with map_playwright_errors(link.url):
@@ -196,7 +205,7 @@ class BrowserResolver:
         capture.check()
         ranked = capture.ranked()
         if ranked:
-            return ranked[0]
+            return ranked
         raise _nothing_found(capture, link)
 
 
@@ -309,19 +318,18 @@ def _listen(page: Page, capture: Capture) -> None:
     page.on("load", capture.on_load)
 
 
-def _title(capture: Capture) -> str | None:
+def _title(html: str) -> str | None:
     # The main document was already read for classification; asking the page for its DOM
     # again costs a round trip (~80 ms) for what the post JSON's own title usually gives.
-    html = capture.main.text if capture.main else ""
     return parsing.page_title(html) if html else None
 
 
-def _at_timeout(capture: Capture, link: ShareLink, timeout: float) -> Candidate:
+def _at_timeout(capture: Capture, link: ShareLink, timeout: float) -> list[Candidate]:
     """Out of time: settle for a weak candidate, else say why nothing was found."""
     capture.check()
     ranked = capture.ranked()
     if ranked:
-        return ranked[0]
+        return ranked
     if capture.challenged:
         raise ChallengeRequired(
             f"The bot challenge on {link.url} did not clear within {timeout:g}s"
