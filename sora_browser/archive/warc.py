@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import bisect
 import contextlib
+import dataclasses
 import hashlib
 import json
 import os
@@ -309,17 +310,7 @@ def _entry(
 
 
 def _replace(original: CdxRecord, uri: str, stamp: str) -> CdxRecord:
-    return CdxRecord(
-        urlkey=surt(uri),
-        timestamp=stamp,
-        original=uri,
-        mimetype=original.mimetype,
-        statuscode=original.statuscode,
-        digest=original.digest,
-        length=original.length,
-        offset=original.offset,
-        filename=original.filename,
-    )
+    return dataclasses.replace(original, urlkey=surt(uri), timestamp=stamp, original=uri)
 
 
 def _timestamp(warc_date: str) -> str:

@@ -34,6 +34,7 @@ from ..models import MediaPiece, ProgressCallback
 from ..spans import cover, describe, inclusive, merged, missing
 from .partfile import PartFile, PartState, Piece
 from .ranges import RangeAnswer, RangeRequest, open_range
+from .tasks import all_or_none
 from .writer import Writer, hash_file
 
 ARCHIVE_CONNECTIONS = 3
@@ -107,20 +108,10 @@ class Assembly:
             async with slots:
                 await self._fetch(piece, own)
 
-        tasks = [
-            asyncio.create_task(one(p, o)) for p, o in zip(plan, owned, strict=True) if o.remaining
-        ]
         try:
-            await asyncio.gather(*tasks)
-        except BaseException:
-            # One piece failed for good (or the run was stopped): stop the others, so the
-            # saved state is what the file holds, and a later run resumes from there.
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            raise
+            await all_or_none(one(p, o) for p, o in zip(plan, owned, strict=True) if o.remaining)
         finally:
-            self.part.save_state()
+            self.part.save_state()  # a later run resumes each piece from where it stopped
 
     # -- one piece -------------------------------------------------------------------------
 

@@ -26,6 +26,7 @@ from ..errors import FetchError, IncompleteDownload
 from .partfile import PartFile, Piece
 from .ranges import RangeAnswer, RangeRequest, RestartNeeded, open_range
 from .ratelimit import TokenBucket
+from .tasks import all_or_none
 from .writer import Writer, pump
 
 MiB = 1024 * 1024
@@ -102,16 +103,8 @@ class PieceRun:
     async def run(self, first: RangeAnswer | None = None) -> None:
         """Fetch every unfinished piece; ``first`` already answers piece 0."""
         workers = min(self.connections, sum(1 for p in self.pieces if p.remaining)) or 1
-        tasks = [
-            asyncio.create_task(self._worker(first if n == 0 else None)) for n in range(workers)
-        ]
         try:
-            await asyncio.gather(*tasks)
-        except BaseException:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            raise
+            await all_or_none(self._worker(first if n == 0 else None) for n in range(workers))
         finally:
             self.part.save_state()
             await self._settle_hashing()
