@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
+
+from .urls import allowed_host
 
 Mode = Literal["auto", "static", "browser"]
 MODES: tuple[Mode, ...] = ("auto", "static", "browser")
@@ -18,8 +22,43 @@ DEFAULT_USER_AGENT = (
 MiB = 1024 * 1024
 
 
-def _normalise_hosts(hosts: frozenset[str]) -> frozenset[str]:
-    return frozenset(h.strip().lower().rstrip(".") for h in hosts if h.strip())
+def _normalise_hosts(hosts: object) -> frozenset[str]:
+    """Allowed hosts in canonical form; a bare string would become a set of its characters."""
+    if isinstance(hosts, str | bytes) or not isinstance(hosts, Iterable):
+        raise TypeError(
+            f"allow_hosts must be a set of host names, not {type(hosts).__name__} {hosts!r}"
+            " (write frozenset({'host'}) for one host)"
+        )
+    names = list(hosts)
+    if not all(isinstance(h, str) for h in names):
+        raise TypeError(f"allow_hosts must hold strings, not {names!r}")
+    try:
+        return frozenset(allowed_host(h) for h in names if h.strip())
+    except ValueError as exc:
+        raise ValueError(f"allow_hosts: {exc}") from None
+
+
+def _require(options: object, name: str, kinds: tuple[type, ...], what: str) -> None:
+    """``TypeError`` unless the field holds one of ``kinds`` (a bool is no number here)."""
+    value = getattr(options, name)
+    if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
+        raise TypeError(f"{name} must be {what}, not {type(value).__name__} {value!r}")
+
+
+def _numbers(options: object, names: tuple[str, ...], *, optional: bool = False) -> None:
+    kinds: tuple[type, ...] = (int, float, type(None)) if optional else (int, float)
+    for name in names:
+        _require(options, name, kinds, "a number" + (" or None" if optional else ""))
+
+
+def _path(options: object, name: str) -> None:
+    """A path field accepts ``str`` or any ``os.PathLike`` and holds a ``Path``."""
+    value = getattr(options, name)
+    if value is None or isinstance(value, Path):
+        return
+    if not isinstance(value, str | os.PathLike):
+        raise TypeError(f"{name} must be a path or None, not {type(value).__name__} {value!r}")
+    object.__setattr__(options, name, Path(value))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -39,6 +78,14 @@ class ResolveOptions:
     browser_pages: int = 4
 
     def __post_init__(self) -> None:
+        _require(self, "mode", (str,), "one of " + ", ".join(MODES))
+        _numbers(self, ("timeout",))
+        _require(self, "retries", (int,), "a whole number")
+        _require(self, "max_page_bytes", (int,), "a whole number")
+        _require(self, "browser_pages", (int,), "a whole number")
+        _require(self, "user_agent", (str,), "a string")
+        for name in ("cookies_file", "har_path", "record_har_path", "chromium_path"):
+            _path(self, name)
         if self.mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)}, not {self.mode!r}")
         if self.timeout <= 0:
@@ -49,7 +96,7 @@ class ResolveOptions:
             raise ValueError("max_page_bytes must be at least 1024")
         if self.browser_pages < 1:
             raise ValueError("browser_pages must be at least 1")
-        object.__setattr__(self, "allow_hosts", _normalise_hosts(frozenset(self.allow_hosts)))
+        object.__setattr__(self, "allow_hosts", _normalise_hosts(self.allow_hosts))
 
     @property
     def browser_only(self) -> bool:
@@ -81,6 +128,14 @@ class DownloadOptions:
     verify_video: bool = True
 
     def __post_init__(self) -> None:
+        _numbers(self, ("connect_timeout", "read_timeout", "total_timeout"))
+        _numbers(self, ("backoff_initial", "backoff_max"))
+        _numbers(self, ("limit_rate",), optional=True)
+        for name in ("retries", "chunk_size", "connections", "max_reresolve"):
+            _require(self, name, (int,), "a whole number")
+        _require(self, "user_agent", (str,), "a string")
+        _require(self, "verify_video", (bool,), "True or False")
+        _path(self, "cookies_file")
         for name in ("connect_timeout", "read_timeout", "total_timeout"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive")
@@ -94,4 +149,4 @@ class DownloadOptions:
             raise ValueError("limit_rate must be positive")
         if self.max_reresolve < 0:
             raise ValueError("max_reresolve must be zero or more")
-        object.__setattr__(self, "allow_hosts", _normalise_hosts(frozenset(self.allow_hosts)))
+        object.__setattr__(self, "allow_hosts", _normalise_hosts(self.allow_hosts))

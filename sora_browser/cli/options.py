@@ -88,9 +88,22 @@ def output_dir_option(help: str, *, path_type: bool = True) -> Decorator[Any]:
 
 
 def allowed_hosts(values: tuple[str, ...]) -> frozenset[str]:
-    """``--allow-host`` values plus the comma-separated ``SORA_BROWSER_ALLOW_HOSTS``."""
+    """``--allow-host`` values plus the comma-separated ``SORA_BROWSER_ALLOW_HOSTS``.
+
+    A value with a port or a scheme is refused (exit 2, naming the fix): the policy is about
+    hosts, and keeping such a value would silently allow nothing.
+    """
+    from ..urls import allowed_host
+
     raw = os.environ.get("SORA_BROWSER_ALLOW_HOSTS", "")
-    return frozenset(h.strip() for h in (*values, *raw.split(",")) if h.strip())
+    hosts: set[str] = set()
+    for where, items in (("--allow-host", values), ("SORA_BROWSER_ALLOW_HOSTS", raw.split(","))):
+        for item in (i for i in items if i.strip()):
+            try:
+                hosts.add(allowed_host(item))
+            except ValueError as exc:
+                raise click.BadParameter(str(exc), param_hint=where) from None
+    return frozenset(hosts)
 
 
 def apply(func: F, options: list[Decorator[Any]]) -> F:

@@ -120,6 +120,7 @@ def _setup_logging(voice: Voice) -> None:
 def worker(**kwargs: Any) -> None:
     """Run a Temporal worker for the sora-browser workflows and activities."""
     voice = _voice(kwargs)
+    allowed_hosts(kwargs["allow_host"])  # a bad value is exit 2 now, not once connected
     _setup_logging(voice)
     connect = _connect_options(kwargs)
     run(_worker(connect, voice=voice, **kwargs), voice, hard_exit=True)
