@@ -16,7 +16,7 @@ from .client import SoraClient
 from .download import VideoDownloader
 from .models import DownloadResult, ProgressCallback, ResolvedVideo
 from .options import DownloadOptions, ResolveOptions
-from .output import output_path_for
+from .output import output_path_for, ready_default_dir
 
 __all__ = ["Extraction", "SoraClient", "SoraExtractionService"]
 
@@ -55,8 +55,11 @@ class SoraExtractionService:
         *,
         progress: ProgressCallback | None = None,
     ) -> Extraction:
+        default_dir = self.output_dir
+        if output_path is None and default_dir is None:
+            default_dir = ready_default_dir()  # refused before anything is fetched
         resolved = await self.client.resolve(share_url)
-        target = output_path_for(resolved.share_id, output_path, default_dir=self.output_dir)
+        target = output_path_for(resolved.share_id, output_path, default_dir=default_dir)
 
         async def refresh() -> str:
             # A signed CDN URL lives a few days; a fresh page visit signs a new one.

@@ -122,9 +122,9 @@ async def _batch(
     download: dict[str, Any],
 ) -> int:
     from ..errors import local_errors
-    from ..output import default_output_dir
+    from ..output import ready_default_dir
 
-    folder = output_dir or default_output_dir()
+    folder = output_dir or ready_default_dir()
     with local_errors("create the output folder"):
         folder.mkdir(parents=True, exist_ok=True)
     done = load_archive(archive)

@@ -128,10 +128,10 @@ class VideoDownloader:
         """Download ``url`` to ``output_path``, resuming a ``.part``; describe the result."""
         session = self._ensure_session()
         _http.add_cookies(session, cookies)
-        part = PartFile(Path(output_path))
         started = time.monotonic()
         with local_errors("create the output folder"):
-            part.output.parent.mkdir(parents=True, exist_ok=True)
+            Path(output_path).parent.mkdir(parents=True, exist_ok=True)
+        part = PartFile(Path(output_path))
         part.refuse_special_output()
         with part.locked():
             part.open()

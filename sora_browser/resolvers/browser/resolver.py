@@ -26,13 +26,14 @@ from playwright.async_api import Browser, BrowserContext, Page
 from playwright.async_api import Error as PlaywrightError
 
 from ... import parsing
-from ...errors import BadInput, ChallengeRequired, LoginRequired, NetworkError, NoVideoFound
+from ...errors import ChallengeRequired, LoginRequired, NetworkError, NoVideoFound
 from ...models import Cookie, ResolvedVideo
 from ...options import ResolveOptions
 from ...parsing import Candidate, PageState
 from ...urls import ShareLink, UrlPolicy
 from ..base import to_resolved
 from .capture import Capture
+from .har import HarRecorder, replay_har
 from .launch import LAUNCHER, BrowserLauncher, map_playwright_errors
 from .scripts import (
     CLICK_TIMEOUT_MS,
@@ -71,6 +72,8 @@ class BrowserResolver:
         """Most resolutions in flight at once (never above ``options.browser_pages``)."""
         self._runs = 0
         self._spare: asyncio.Task[tuple[BrowserContext, Page]] | None = None
+        record = options.record_har_path
+        self._recorder = HarRecorder(record) if record is not None else None
 
     async def resolve(self, link: ShareLink) -> ResolvedVideo:
         browser = await self._get_browser()
@@ -86,6 +89,8 @@ class BrowserResolver:
 
     async def aclose(self) -> None:
         await self._close_spare()
+        if self._recorder is not None:
+            self._recorder.cleanup()
         if self._browser is not None:
             self._browser = None
             await self._launcher.release()
@@ -106,6 +111,8 @@ class BrowserResolver:
                 return await self._in_context(context, page, link)
             finally:
                 await context.close()  # also writes the HAR when recording
+                if self._recorder is not None:
+                    self._recorder.closed(context, keep=True)
                 self._runs += 1
                 self._prepare_spare(browser)
 
@@ -119,12 +126,20 @@ class BrowserResolver:
         return await self._open_page(browser)
 
     async def _open_page(self, browser: Browser) -> tuple[BrowserContext, Page]:
-        context = await browser.new_context(**self._context_args())
+        args = self._context_args()
+        context = await browser.new_context(**args)
+        if self._recorder is not None:
+            self._recorder.opened(context, args)
         try:
             return context, await context.new_page()
         except BaseException:
-            await context.close()
+            await self._close_unused(context)
             raise
+
+    async def _close_unused(self, context: BrowserContext) -> None:
+        await context.close()
+        if self._recorder is not None:
+            self._recorder.closed(context, keep=False)
 
     def _prepare_spare(self, browser: Browser) -> None:
         # A new page costs ~0.2 s (a renderer process starts). A resolver used for a batch
@@ -139,7 +154,7 @@ class BrowserResolver:
             return
         try:
             context, _ = await spare
-            await context.close()
+            await self._close_unused(context)
         except PlaywrightError:
             pass  # closed with its browser already
 
@@ -150,9 +165,8 @@ class BrowserResolver:
             "service_workers": "block",
             "java_script_enabled": True,
         }
-        if self.options.record_har_path is not None:
-            args["record_har_path"] = str(self.options.record_har_path)
-            args["record_har_content"] = "embed"
+        if self._recorder is not None:
+            args.update(self._recorder.context_args())
         return args
 
     async def _in_context(
@@ -160,7 +174,7 @@ class BrowserResolver:
     ) -> ResolvedVideo:
         if self.options.har_path is not None:
             # Registered first so it runs last: the policy route below sees each request first.
-            await _replay_har(context, self.options.har_path)
+            await replay_har(context, self.options.har_path)
         if self.options.cookies_file is not None:
             await context.add_cookies(_cookie_params(self.options.cookies_file))
         capture = Capture(self.policy, page.main_frame, self.options.max_page_bytes)
@@ -352,14 +366,3 @@ def _cookie_params(path: Path) -> list[Any]:
         {"name": c.name, "value": c.value, "domain": c.domain, "path": c.path or "/"}
         for c in load_cookies(path)
     ]
-
-
-async def _replay_har(context: BrowserContext, har: Path) -> None:
-    """Answer the context's requests from ``har``; a file that is not a HAR is bad input."""
-    try:
-        await context.route_from_har(har, not_found="abort")
-    except PlaywrightError as exc:
-        # Playwright's own words (missing file, JSON error), first line only.
-        reason = exc.message.strip().splitlines()[0] if exc.message.strip() else "unreadable"
-        reason = reason.removeprefix("BrowserContext.route_from_har: ")
-        raise BadInput(f"Cannot replay {har}: not a readable HAR file ({reason})") from exc
