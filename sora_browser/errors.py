@@ -13,6 +13,7 @@ Every error knows whether a retry can help (``retryable``) and which CLI exit co
     │   ├── ChallengeRequired             Cloudflare challenge (try --browser)
     │   └── BrowserUnavailable            no Chromium to fall back to
     ├── FetchError                        (+ aiohttp.ClientError) exit 4
+    │   ├── FileTooLarge                  claimed or received more than --max-filesize
     │   ├── NetworkError                  connection reset, DNS, timeout (retryable)
     │   ├── HTTPStatusError               non-2xx answer (5xx/408/429 retryable)
     │   │   └── SignatureExpired          403 AuthenticationFailed / ``se`` in the past
@@ -130,6 +131,10 @@ class IncompleteDownload(FetchError):
     """The connection ended before the announced number of bytes arrived."""
 
     retryable = True
+
+
+class FileTooLarge(FetchError):
+    """The server claimed, or sent, more than the size limit (``--max-filesize``)."""
 
 
 class NotAVideo(FetchError):

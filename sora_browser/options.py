@@ -20,6 +20,9 @@ DEFAULT_USER_AGENT = (
     "Chrome/156.0.0.0 Safari/537.36"
 )
 MiB = 1024 * 1024
+GiB = 1024 * MiB
+# Sora never served more than a few hundred MB; a claim far past that is a lie or an attack.
+DEFAULT_MAX_FILESIZE = 4 * GiB
 
 
 def _normalise_hosts(hosts: object) -> frozenset[str]:
@@ -126,6 +129,8 @@ class DownloadOptions:
     user_agent: str = DEFAULT_USER_AGENT
     cookies_file: Path | None = None
     verify_video: bool = True
+    max_filesize: int | None = DEFAULT_MAX_FILESIZE
+    """Refuse a file the server claims, or turns out, to be bigger (None: no limit)."""
 
     def __post_init__(self) -> None:
         _numbers(self, ("connect_timeout", "read_timeout", "total_timeout"))
@@ -135,6 +140,7 @@ class DownloadOptions:
             _require(self, name, (int,), "a whole number")
         _require(self, "user_agent", (str,), "a string")
         _require(self, "verify_video", (bool,), "True or False")
+        _require(self, "max_filesize", (int, type(None)), "a whole number of bytes or None")
         _path(self, "cookies_file")
         for name in ("connect_timeout", "read_timeout", "total_timeout"):
             if getattr(self, name) <= 0:
@@ -149,4 +155,6 @@ class DownloadOptions:
             raise ValueError("limit_rate must be positive")
         if self.max_reresolve < 0:
             raise ValueError("max_reresolve must be zero or more")
+        if self.max_filesize is not None and self.max_filesize < 1:
+            raise ValueError("max_filesize must be positive (or None for no limit)")
         object.__setattr__(self, "allow_hosts", _normalise_hosts(self.allow_hosts))

@@ -74,14 +74,12 @@ def batch(
     output_dir: Path | None,
     jobs: int,
     archive: Path | None,
-    connections: int,
-    limit_rate: float | None,
+    download: dict[str, Any],
 ) -> None:
     """Download many links: arguments, or files with one link per line."""
     links = drop_repeats(read_links(inputs), settings.allow_hosts, quiet=settings.quiet)
     if not links:
         raise click.UsageError("no links given")
-    download = {"connections": connections, "limit_rate": limit_rate}
     work = _batch(settings, links, output_dir, jobs, archive, download)
     run(work, settings.voice, on_interrupt=KEPT_PART)
 

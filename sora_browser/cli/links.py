@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from contextlib import AbstractAsyncContextManager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -21,25 +21,23 @@ if TYPE_CHECKING:
 @click.argument("output", required=False, type=click.Path())
 @common_options
 @download_options
-def download(
-    settings: Settings, url: str, output: str | None, connections: int, limit_rate: float | None
-) -> None:
+def download(settings: Settings, url: str, output: str | None, download: dict[str, Any]) -> None:
     """Download the video behind a share link URL to OUTPUT.
 
     OUTPUT is a file, or a folder (then <share-id>.mp4 inside it): an existing one, or any
     path ending in "/" (created). Default: <system temp>/sora_videos/<share-id>.mp4.
     """
-    work = _download(settings, url, output, connections, limit_rate)
+    work = _download(settings, url, output, download)
     run(work, settings.voice, share_url=url, on_interrupt=KEPT_PART)
 
 
 async def _download(
-    settings: Settings, url: str, output: str | None, connections: int, limit_rate: float | None
+    settings: Settings, url: str, output: str | None, download: dict[str, Any]
 ) -> int:
     progress = ProgressLine(enabled=not settings.quiet and not settings.json_output)
     async with (
         _browser_first(settings, url, "sora_browser.service"),
-        settings.service(connections=connections, limit_rate=limit_rate) as service,
+        settings.service(**download) as service,
     ):
         try:
             extraction = await service.extract(url, output, progress=progress.update)

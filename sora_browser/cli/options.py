@@ -160,18 +160,16 @@ class Settings:
             chromium_path=self.chromium,
         )
 
-    def download_options(
-        self, connections: int = 0, limit_rate: float | None = None
-    ) -> DownloadOptions:
+    def download_options(self, **download: Any) -> DownloadOptions:
+        """``download``: what ``download_options`` collected (``--connections``, ...)."""
         from ..options import DownloadOptions
 
         return DownloadOptions(
             allow_hosts=self.allow_hosts,
             total_timeout=self.timeout,
             retries=self.retries,
-            connections=connections,
-            limit_rate=limit_rate,
             cookies_file=self.cookies,
+            **download,
         )
 
     def service(self, **download: Any) -> SoraExtractionService:
@@ -247,9 +245,20 @@ def common_options(func: F) -> F:
     )
 
 
+DOWNLOAD_OPTIONS = ("connections", "limit_rate", "max_filesize")
+
+
 def download_options(func: F) -> F:
-    return apply(
-        func,
+    """Options of the commands that download; they arrive as one dict, ``download``, of
+    ``DownloadOptions`` fields (a new one is added here only)."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        download = {name: kwargs.pop(name) for name in DOWNLOAD_OPTIONS}
+        return func(*args, download=download, **kwargs)
+
+    return apply(  # type: ignore[return-value]
+        wrapper,
         [
             number_option(
                 "--connections",
@@ -264,6 +273,14 @@ def download_options(func: F) -> F:
                 metavar="RATE",
                 callback=_parse_rate,
                 help="Cap the speed, e.g. 500K or 2M (bytes per second).",
+            ),
+            click.option(
+                "--max-filesize",
+                metavar="SIZE",
+                default="4G",
+                show_default=True,
+                callback=_parse_size,
+                help="Refuse a video the server claims, or turns out, to be bigger (e.g. 500M).",
             ),
         ],
     )
@@ -280,3 +297,17 @@ def _parse_rate(ctx: click.Context, param: click.Parameter, value: str | None) -
         raise click.BadParameter(f"{value!r} is not a rate like 500K, 2M or 1.5M")
     scale = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3}[match.group(2).lower()]
     return float(match.group(1)) * scale
+
+
+_SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?\s*$", re.IGNORECASE)
+
+
+def _parse_size(ctx: click.Context, param: click.Parameter, value: str) -> int:
+    match = _SIZE_RE.match(value)
+    size = 0
+    if match:
+        scale = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
+        size = int(float(match.group(1)) * scale[match.group(2).lower()])
+    if size < 1:
+        raise click.BadParameter(f"{value!r} is not a size like 500M, 4G or 1.5G")
+    return size

@@ -23,7 +23,14 @@ from tenacity import AsyncRetrying
 
 from .. import _http
 from ..cookies import load_cookies
-from ..errors import FetchError, IncompleteDownload, NotAVideo, SignatureExpired, local_errors
+from ..errors import (
+    FetchError,
+    FileTooLarge,
+    IncompleteDownload,
+    NotAVideo,
+    SignatureExpired,
+    local_errors,
+)
 from ..models import Cookie, DownloadResult, ProgressCallback
 from ..options import DownloadOptions
 from ..urls import UrlPolicy, is_expired, signed_url_expiry
@@ -139,8 +146,8 @@ class VideoDownloader:
             try:
                 await self._run_with_deadline(job)
                 return job.result(time.monotonic() - started)
-            except NotAVideo:
-                part.discard()  # not a video: nothing worth resuming
+            except (NotAVideo, FileTooLarge):
+                part.discard()  # not a video, or not one of ours: nothing worth resuming
                 raise
             finally:
                 part.close()
@@ -167,7 +174,10 @@ class VideoDownloader:
         headers = {"Accept-Encoding": "identity"}
         if referer:
             headers["Referer"] = referer
-        return RangeRequest(session, self._policy, headers, self.options.verify_video)
+        options = self.options
+        return RangeRequest(
+            session, self._policy, headers, options.verify_video, options.max_filesize
+        )
 
     def _new_job(
         self,
@@ -303,6 +313,7 @@ class VideoDownloader:
                 stop=None,
                 read_size=self._read_size(job),
                 limiter=job.limiter,
+                limit=self.options.max_filesize,
             )
         finally:
             part.hashed = offset if writer.hashed_to is None else writer.hashed_to

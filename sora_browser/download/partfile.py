@@ -35,6 +35,9 @@ from ..errors import DownloadLocked, LocalFileError, NotAVideo, local_errors
 from .writer import Hasher, hash_file
 
 STATE_VERSION = 1
+RESERVE_MARGIN = 64 * 1024 * 1024
+"""Free space a reservation leaves (or a twentieth of a small disk): the rest of the system
+needs room too."""
 
 
 @dataclass
@@ -185,14 +188,35 @@ class PartFile:
             safefs.replace_into(folder, self.state_path.name, data, self.state_path)
 
     def preallocate(self, total: int) -> None:
-        """Reserve the whole file now, so a full disk fails up front rather than at 97 %."""
+        """Reserve the whole file now, so a full disk fails up front rather than at 97 %.
+
+        Never more than the free space minus a margin: ``total`` is the server's claim, and
+        a failed reservation on ext4 keeps what it got (82 of 96 MiB held after exit 5). A
+        reservation that fails anyway (the disk filled meanwhile) is released at once.
+        """
+        self._check_room(total)
+        before = self.size()
         with local_errors("reserve space for the download"):
             try:
                 os.posix_fallocate(self.fd, 0, total)
             except OSError as exc:
                 if exc.errno not in (errno.EOPNOTSUPP, errno.EINVAL):
+                    with contextlib.suppress(OSError):
+                        os.ftruncate(self.fd, before)  # give back what it took
                     raise
                 os.ftruncate(self.fd, total)
+
+    def _check_room(self, total: int) -> None:
+        held = os.fstat(self.fd).st_blocks * 512
+        free, size = free_space(self.fd)
+        margin = min(RESERVE_MARGIN, size // 20)
+        if total - held > free - margin:
+            raise LocalFileError(
+                f"Cannot reserve space for the download (no space left on device: the server"
+                f" says {total} bytes, {free} bytes free, keeping {margin} spare): {self.part}",
+                errno_=errno.ENOSPC,
+                path=str(self.part),
+            )
 
     async def hash_to(self, end: int) -> None:
         """Feed the hasher up to ``end`` from the file itself, in a thread (a resume, or the
@@ -319,6 +343,12 @@ class PartFile:
                 return fd
             os.close(fd)
         raise DownloadLocked(f"Could not lock {self.lock_path}", path=str(self.output))
+
+
+def free_space(fd: int) -> tuple[int, int]:
+    """Bytes an unprivileged user may still write on ``fd``'s file system, and its size."""
+    found = os.fstatvfs(fd)
+    return found.f_bavail * found.f_frsize, found.f_blocks * found.f_frsize
 
 
 def _name_max(folder: Path) -> int:

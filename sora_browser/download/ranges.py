@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import aiohttp
 
 from .. import _http
-from ..errors import FetchError, IncompleteDownload, NotAVideo
+from ..errors import FetchError, FileTooLarge, IncompleteDownload, NotAVideo
 from ..urls import UrlPolicy
 
 VIDEO_TYPES = ("application/octet-stream", "binary/octet-stream")
@@ -64,6 +64,8 @@ class RangeRequest:
     policy: UrlPolicy
     headers: dict[str, str]
     verify_video: bool
+    max_size: int | None = None
+    """Refuse an answer that claims a bigger file (``--max-filesize``), before any byte."""
 
 
 @asynccontextmanager
@@ -98,6 +100,7 @@ async def _describe(req: RangeRequest, response: aiohttp.ClientResponse) -> Rang
             url=url,
         )
     start, total = _span(response)
+    check_claims(response, start, total, req.max_size)
     return RangeAnswer(
         response=response,
         start=start,
@@ -107,6 +110,38 @@ async def _describe(req: RangeRequest, response: aiohttp.ClientResponse) -> Rang
         last_modified=response.headers.get("Last-Modified"),
         content_type=content_type,
     )
+
+
+def check_claims(
+    response: aiohttp.ClientResponse, start: int, total: int | None, limit: int | None
+) -> None:
+    """``FileTooLarge`` when the answer's total or its end says the file passes ``limit``.
+
+    Checked before anything is reserved or written: a server's claim is only a claim, and a
+    206 announcing a 1 TB total once made the preallocation fill the disk.
+    """
+    length = response.content_length
+    claims = [
+        (total if response.status == 206 else None, "Content-Range total"),
+        (None if length is None else start + length, "Content-Length"),
+    ]
+    for claim, header in claims:
+        if limit is not None and claim is not None and claim > limit:
+            raise FileTooLarge(
+                f"The server claims a file of {human_size(claim)} ({header} {claim} bytes),"
+                f" over the {human_size(limit)} limit (--max-filesize)",
+                url=str(response.url),
+            )
+
+
+def human_size(count: int) -> str:
+    """``4 GiB``, ``1.5 MiB``: binary units, as --max-filesize is read."""
+    size, unit = float(count), "bytes"
+    for next_unit in ("KiB", "MiB", "GiB", "TiB"):
+        if size < 1024:
+            break
+        size, unit = size / 1024, next_unit
+    return f"{size:.3g} {unit}" if unit != "bytes" else f"{count} bytes"
 
 
 def _is_video_type(mimetype: str) -> bool:
