@@ -36,7 +36,15 @@ from ..options import DownloadOptions
 from ..urls import UrlPolicy, is_expired, signed_url_expiry
 from .partfile import PartFile, PartState
 from .pieces import PieceRun, connections_for, layout, probe_end
-from .ranges import RangeAnswer, RangeNotSatisfiable, RangeRequest, RestartNeeded, open_range
+from .ranges import (
+    OVERLAP_BYTES,
+    RangeAnswer,
+    RangeNotSatisfiable,
+    RangeRequest,
+    RestartNeeded,
+    check_overlap,
+    open_range,
+)
 from .ratelimit import TokenBucket
 from .writer import Writer, pump
 
@@ -252,16 +260,12 @@ class VideoDownloader:
     async def _attempt(self, job: _Job) -> None:
         part = job.part
         try:
+            if part.state.pieces is not None and part.state.validator is None:
+                raise RestartNeeded("Pieces saved without a validator cannot be trusted")
             if part.state.pieces is not None:
                 await self._run_pieces(job, None)
-                return
-            offset = part.size()
-            if offset and offset == part.state.total:
-                return  # complete already (a run that stopped before renaming)
-            validator = part.state.validator if offset else None
-            end = None if offset else probe_end(self.options.connections)
-            async with open_range(job.request, job.url, offset, end, validator) as answer:
-                await self._consume(job, answer, offset, bounded=end is not None)
+            else:
+                await self._attempt_sequential(job)
         except RangeNotSatisfiable as exc:
             if exc.total is not None and exc.total == part.size():
                 part.state.total = exc.total  # the .part already holds everything
@@ -271,6 +275,21 @@ class VideoDownloader:
         except RestartNeeded:
             part.reset()
             raise
+
+    async def _attempt_sequential(self, job: _Job) -> None:
+        part = job.part
+        offset = part.size()
+        if offset and offset == part.state.total:
+            return  # complete already (a run that stopped before renaming)
+        validator = part.state.validator if offset else None
+        # Without a validator a resume must prove the server still serves these bytes.
+        overlap = min(offset, OVERLAP_BYTES) if offset and validator is None else 0
+        end = None if offset else probe_end(self.options.connections)
+        at = offset - overlap
+        async with open_range(job.request, job.url, at, end, validator) as answer:
+            if overlap:
+                answer = await check_overlap(answer, part.read(at, overlap), part.state.total)
+            await self._consume(job, answer, offset, bounded=end is not None)
 
     async def _consume(self, job: _Job, answer: RangeAnswer, offset: int, *, bounded: bool) -> None:
         part = job.part

@@ -9,6 +9,8 @@ which is how Azure's ``AuthenticationFailed`` (an expired signature) is told fro
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -22,6 +24,8 @@ from ..urls import UrlPolicy
 
 VIDEO_TYPES = ("application/octet-stream", "binary/octet-stream")
 _CONTENT_RANGE = re.compile(r"bytes\s+(?:(\d+)-(\d+)|\*)/(\d+|\*)")
+OVERLAP_BYTES = 64 * 1024
+"""How much before its end a ``.part`` without validators is compared on resume."""
 # Big reads amortise per-chunk Python overhead; aiohttp joins buffered pieces up to this size.
 READ_BUFSIZE = 1024 * 1024
 
@@ -50,6 +54,12 @@ class RangeAnswer:
     @property
     def partial(self) -> bool:
         return self.response.status == 206
+
+    @property
+    def has_validator(self) -> bool:
+        """Whether a later ``If-Range`` can tell this file from another (RFC 9110 13.1.5)."""
+        strong = self.etag is not None and not self.etag.startswith("W/")
+        return strong or self.last_modified is not None
 
     def contradicts(self, etag: str | None, last_modified: str | None) -> bool:
         """Whether this answer's validators say it is not the file they were saved from."""
@@ -132,6 +142,28 @@ def check_claims(
                 f" over the {human_size(limit)} limit (--max-filesize)",
                 url=str(response.url),
             )
+
+
+async def check_overlap(answer: RangeAnswer, held: bytes, total: int | None) -> RangeAnswer:
+    """Compare the first ``len(held)`` body bytes with what the ``.part`` ends with.
+
+    A server without ``ETag`` or ``Last-Modified`` gives a resume nothing to check, and once
+    served a file changed between a killed run and its rerun, which resumed into a file made
+    of both versions. So such a resume asks for a little before the ``.part``'s end: the same
+    bytes mean the same file (as far as anything can tell), other bytes or another size mean
+    start over. Returns the answer as it stands after those bytes.
+    """
+    if not answer.partial:
+        return answer  # a 200 is the whole file: the caller starts over anyway
+    if total is not None and answer.total is not None and answer.total != total:
+        raise RestartNeeded("The file on the server changed size; starting over")
+    try:
+        theirs = await answer.response.content.readexactly(len(held))
+    except asyncio.IncompleteReadError as exc:
+        raise IncompleteDownload("The connection broke while checking the resume") from exc
+    if theirs != held:
+        raise RestartNeeded("The file on the server changed since the last run; starting over")
+    return dataclasses.replace(answer, start=answer.start + len(held))
 
 
 def human_size(count: int) -> str:
