@@ -17,7 +17,7 @@ import time
 from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
 from http.cookies import SimpleCookie
-from typing import Any
+from typing import Any, NoReturn
 from urllib.parse import urljoin
 
 import aiohttp
@@ -28,10 +28,13 @@ from tenacity import (
     RetryCallState,
     retry_if_exception,
     stop_after_attempt,
+    stop_any,
     wait_exponential_jitter,
 )
+from tenacity.stop import stop_base
 from yarl import URL
 
+from . import deadline
 from .errors import (
     FetchError,
     HTTPStatusError,
@@ -41,7 +44,7 @@ from .errors import (
     SignatureExpired,
     SoraBrowserError,
 )
-from .models import Cookie
+from .models import Cookie, RetryCallback, RetryNotice
 from .urls import UrlPolicy
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
@@ -213,11 +216,45 @@ class _WaitRetryAfter:
         return float(self._backoff(state))
 
 
-def retrying(*, retries: int, initial: float, maximum: float) -> AsyncRetrying:
-    """A tenacity loop: ``retries`` extra attempts on retryable errors, then re-raise."""
+def retrying(
+    *, retries: int, initial: float, maximum: float, on_retry: RetryCallback | None = None
+) -> AsyncRetrying:
+    """A tenacity loop: ``retries`` extra attempts on retryable errors, then re-raise.
+
+    Inside a ``deadline.Deadline`` a wait that would not end before it is not taken: the last
+    error is raised at once, saying so. ``on_retry`` hears each wait before it starts.
+    """
+    attempts = retries + 1
+
+    def notify(state: RetryCallState) -> None:
+        if on_retry is not None and state.outcome is not None:
+            error = state.outcome.exception()
+            if error is not None:
+                on_retry(RetryNotice(state.upcoming_sleep, error, state.attempt_number, attempts))
+
     return AsyncRetrying(
-        stop=stop_after_attempt(retries + 1),
+        stop=stop_any(stop_after_attempt(attempts), _StopAtDeadline()),
         wait=_WaitRetryAfter(initial, maximum),
         retry=retry_if_exception(_is_retryable),
+        before_sleep=notify,
+        retry_error_callback=_give_up,
         reraise=True,
     )
+
+
+class _StopAtDeadline(stop_base):
+    """Stop when the wait before the next attempt would reach the current deadline."""
+
+    def __call__(self, state: RetryCallState) -> bool:
+        left = deadline.remaining()
+        return left is not None and state.upcoming_sleep >= left
+
+
+def _give_up(state: RetryCallState) -> NoReturn:
+    """Raise the last error; when the deadline, not the budget, ended the retries, say so."""
+    assert state.outcome is not None
+    error = state.outcome.exception()
+    assert error is not None
+    if isinstance(error, SoraBrowserError) and _StopAtDeadline()(state):
+        error.message += f" (no time left to retry in {state.upcoming_sleep:.1f} s)"
+    raise error

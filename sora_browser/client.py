@@ -8,6 +8,7 @@ from __future__ import annotations
 from types import TracebackType
 from typing import Self
 
+from .deadline import Deadline
 from .models import ResolvedVideo
 from .options import ResolveOptions
 from .resolvers.base import Resolver
@@ -30,9 +31,22 @@ class SoraClient:
         return self._resolver
 
     async def resolve(self, share_url: str) -> ResolvedVideo:
-        """Validate the link (``InvalidShareURL``, exit 2) and find its best MP4 URL."""
+        """Validate the link (``InvalidShareURL``, exit 2) and find its best MP4 URL.
+
+        ``options.timeout`` bounds the whole resolution: every resolver, attempt and wait.
+        """
         link = parse_share_url(share_url, policy=self._policy)
-        return await self.resolver.resolve(link)
+        limit = self.options.timeout
+        try:
+            async with Deadline(limit):
+                return await self.resolver.resolve(link)
+        except TimeoutError as exc:
+            from .errors import FetchError
+
+            raise FetchError(
+                f"Could not find the video of {link.url} within {limit:g} s (--resolve-timeout)",
+                url=link.url,
+            ) from exc
 
     async def get_mp4_url(self, share_url: str) -> str:
         return (await self.resolve(share_url)).mp4_url

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from .models import RetryCallback
 from .urls import allowed_host
 
 Mode = Literal["auto", "static", "browser"]
@@ -54,6 +55,12 @@ def _numbers(options: object, names: tuple[str, ...], *, optional: bool = False)
         _require(options, name, kinds, "a number" + (" or None" if optional else ""))
 
 
+def _callback(options: object, name: str) -> None:
+    value = getattr(options, name)
+    if value is not None and not callable(value):
+        raise TypeError(f"{name} must be a function or None, not {type(value).__name__}")
+
+
 def _path(options: object, name: str) -> None:
     """A path field accepts ``str`` or any ``os.PathLike`` and holds a ``Path``."""
     value = getattr(options, name)
@@ -79,6 +86,8 @@ class ResolveOptions:
     chromium_path: Path | None = None
     max_page_bytes: int = 8 * MiB
     browser_pages: int = 4
+    on_retry: RetryCallback | None = None
+    """Hears each wait between attempts (the CLI prints it); ``timeout`` bounds them all."""
 
     def __post_init__(self) -> None:
         _require(self, "mode", (str,), "one of " + ", ".join(MODES))
@@ -87,6 +96,7 @@ class ResolveOptions:
         _require(self, "max_page_bytes", (int,), "a whole number")
         _require(self, "browser_pages", (int,), "a whole number")
         _require(self, "user_agent", (str,), "a string")
+        _callback(self, "on_retry")
         for name in ("cookies_file", "har_path", "record_har_path", "chromium_path"):
             _path(self, name)
         if self.mode not in MODES:
@@ -131,6 +141,8 @@ class DownloadOptions:
     verify_video: bool = True
     max_filesize: int | None = DEFAULT_MAX_FILESIZE
     """Refuse a file the server claims, or turns out, to be bigger (None: no limit)."""
+    on_retry: RetryCallback | None = None
+    """Hears each wait between attempts; ``total_timeout`` bounds them all."""
 
     def __post_init__(self) -> None:
         _numbers(self, ("connect_timeout", "read_timeout", "total_timeout"))
@@ -140,6 +152,7 @@ class DownloadOptions:
             _require(self, name, (int,), "a whole number")
         _require(self, "user_agent", (str,), "a string")
         _require(self, "verify_video", (bool,), "True or False")
+        _callback(self, "on_retry")
         _require(self, "max_filesize", (int, type(None)), "a whole number of bytes or None")
         _path(self, "cookies_file")
         for name in ("connect_timeout", "read_timeout", "total_timeout"):

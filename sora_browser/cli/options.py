@@ -22,6 +22,7 @@ import click
 from .runner import Voice
 
 if TYPE_CHECKING:
+    from ..models import RetryNotice
     from ..options import DownloadOptions, ResolveOptions
     from ..service import SoraExtractionService
 
@@ -158,6 +159,7 @@ class Settings:
             har_path=self.har,
             record_har_path=self.record_har,
             chromium_path=self.chromium,
+            on_retry=self.retry_line(),
         )
 
     def download_options(self, **download: Any) -> DownloadOptions:
@@ -169,8 +171,16 @@ class Settings:
             total_timeout=self.timeout,
             retries=self.retries,
             cookies_file=self.cookies,
+            on_retry=self.retry_line(),
             **download,
         )
+
+    def retry_line(self) -> Callable[[RetryNotice], None] | None:
+        """One line on stderr before each wait between attempts ("retrying in 2.0 s: HTTP
+        503 ..."), so a slow failure is never silent; nothing with ``-q``."""
+        if self.quiet:
+            return None
+        return lambda notice: click.echo(str(notice), err=True)
 
     def service(self, **download: Any) -> SoraExtractionService:
         from ..service import SoraExtractionService

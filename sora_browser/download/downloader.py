@@ -11,7 +11,6 @@ callback (the share link resolved again) and the download continues from the ``.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from tenacity import AsyncRetrying
 
 from .. import _http
 from ..cookies import load_cookies
+from ..deadline import Deadline
 from ..errors import (
     FetchError,
     FileTooLarge,
@@ -204,13 +204,16 @@ class VideoDownloader:
     def _retrying(self) -> AsyncRetrying:
         options = self.options
         return _http.retrying(
-            retries=options.retries, initial=options.backoff_initial, maximum=options.backoff_max
+            retries=options.retries,
+            initial=options.backoff_initial,
+            maximum=options.backoff_max,
+            on_retry=options.on_retry,
         )
 
     async def _run_with_deadline(self, job: _Job) -> None:
         limit = self.options.total_timeout
         try:
-            async with asyncio.timeout(limit):
+            async with Deadline(limit):
                 await self._run(job)
         except TimeoutError as exc:
             raise FetchError(

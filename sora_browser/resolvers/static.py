@@ -90,7 +90,10 @@ class StaticResolver:
         """The share page, retried on retryable failures; 4xx/5xx that mean nothing else raise."""
         options = self._options
         attempts = retrying(
-            retries=options.retries, initial=self._backoff[0], maximum=self._backoff[1]
+            retries=options.retries,
+            initial=self._backoff[0],
+            maximum=self._backoff[1],
+            on_retry=options.on_retry,
         )
         async for attempt in attempts:
             with attempt:

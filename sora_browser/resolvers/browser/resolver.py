@@ -25,7 +25,7 @@ from typing import Any
 from playwright.async_api import Browser, BrowserContext, Page
 from playwright.async_api import Error as PlaywrightError
 
-from ... import parsing
+from ... import deadline, parsing
 from ...errors import ChallengeRequired, LoginRequired, NetworkError, NoVideoFound
 from ...models import Cookie, ResolvedVideo
 from ...options import ResolveOptions
@@ -193,8 +193,12 @@ class BrowserResolver:
         return to_resolved(link, best, resolver=self.name, title=title, cookies=cookies)
 
     async def _find(self, page: Page, capture: Capture, link: ShareLink) -> Candidate:
+        # Inside the caller's deadline, stop a little before it so the page's own diagnosis
+        # (a challenge that never cleared, ...) is what the user reads.
+        left = deadline.remaining()
+        budget = self.options.timeout if left is None else min(self.options.timeout, left - 0.5)
         try:
-            async with asyncio.timeout(self.options.timeout):
+            async with asyncio.timeout(max(budget, 0.0)):
                 with map_playwright_errors(link.url):
                     await page.goto(link.url, wait_until="commit")
                     await _drive(page, capture)
