@@ -9,6 +9,8 @@ Every error knows whether a retry can help (``retryable``) and which CLI exit co
     │   └── PolicyRefused                 host or address refused by the URL policy
     ├── NoVideoFound                      (+ ValueError)        exit 3
     │   ├── PageGone                      404/410, "no longer available"
+    │   ├── PageTooLarge                  over the page size cap: never handed to a browser
+    │   ├── MediaRefused                  every media URL the page names is refused by policy
     │   ├── LoginRequired                 login wall
     │   ├── ChallengeRequired             Cloudflare challenge (try --browser)
     │   └── BrowserUnavailable            no Chromium to fall back to
@@ -72,6 +74,16 @@ class NoVideoFound(SoraBrowserError, ValueError):
 
 class PageGone(NoVideoFound):
     """The share page answered 404/410 or says the video is no longer available."""
+
+
+class PageTooLarge(NoVideoFound):
+    """The page is bigger than the size cap and named no video in what was read; a browser
+    would only load all of it (a gzip bomb took Chromium to 4.3 GB)."""
+
+
+class MediaRefused(NoVideoFound):
+    """The page names its video, but at addresses the URL policy refuses: another resolver
+    reading the same page would find the same ones, so none is started."""
 
 
 class LoginRequired(NoVideoFound):

@@ -144,7 +144,8 @@ def canonical_host(host: str) -> str:
     """The host as a browser connects to it, in one spelling (WHATWG URL, "host parsing").
 
     Lower case, percent-decoded, IDNA-mapped (full-width digits and dots become ASCII), no
-    trailing dot; an IPv6 literal without brackets, compressed; an IPv4 address in any form a
+    trailing dot; an IPv6 literal without brackets, compressed (IPv4-mapped ones as the IPv4
+    address they map); an IPv4 address in any form a
     browser or ``inet_aton`` accepts (``0x7f000001``, ``2130706433``, ``0177.1``, ``127.1``)
     as dotted decimal. ``ValueError`` for a host that ends in a number but is no address,
     which no browser would connect to.
@@ -153,7 +154,8 @@ def canonical_host(host: str) -> str:
     if text.startswith("[") and text.endswith("]"):
         text = text[1:-1]
     if ":" in text:
-        return str(ipaddress.IPv6Address(unquote(text).split("%", 1)[0]))
+        address = ipaddress.IPv6Address(unquote(text).split("%", 1)[0])
+        return str(address.ipv4_mapped or address)  # ::ffff:a.b.c.d is a.b.c.d
     text = _ascii_host(unquote(text)).lower().rstrip(".")
     if _ends_in_number(text):
         return str(ipaddress.IPv4Address(_ipv4_number(text)))

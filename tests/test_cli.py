@@ -331,8 +331,8 @@ async def test_batch_downloads_one_video_once_whatever_the_link_form(
 
 @pytest.mark.browser
 async def test_auto_mode_keeps_the_static_diagnosis(site: FixtureSite) -> None:
-    # Static parsing saw a media URL the policy refuses; the browser then found nothing
-    # usable either. The one error line says both, not just "could not find".
+    # Static parsing saw only a media URL the policy refuses: that is the diagnosis, in one
+    # line, and no browser is started to read the same page again.
     run = await sora("resolve", share_url(site, "refused_host"), *ALLOW)
     assert run.code == 3
     assert "refused by the URL policy" in run.err

@@ -8,13 +8,18 @@ every connection and must count none.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from test_cli import GOOD_PAGE, sora
+from test_cli import GOOD_PAGE, assert_one_clean_line, sora
 
+from sora_browser.testing.hostile import HitCounter, HostileServer, Page
 from sora_browser.testing.pages import share_url
 from sora_browser.testing.site import FixtureSite
+
+SHARE_PATH = "/p/s_" + "9" * 32
+LOOPBACK = ("--allow-host", "127.0.0.1")
 
 
 @pytest.mark.parametrize(
@@ -50,3 +55,46 @@ async def test_allowed_host_in_another_spelling_still_works(site: FixtureSite) -
     run = await sora("resolve", share_url(site, GOOD_PAGE), "--allow-host", "0x7f000001")
     assert run.code == 0, run.err
     assert run.out.startswith(site.url)
+
+
+# -- one refusal for one address, however a page writes it -------------------------------------
+
+
+@pytest.fixture
+async def hostile() -> AsyncIterator[HostileServer]:
+    async with HostileServer() as running:
+        yield running
+
+
+@pytest.fixture
+async def refused_listener() -> AsyncIterator[HitCounter]:
+    async with HitCounter("127.0.0.2") as counter:
+        yield counter
+
+
+def marking_chromium(tmp_path: Path) -> tuple[Path, Path]:
+    """A "browser" that leaves a mark when started: the run must not start it."""
+    marker, chromium = tmp_path / "browser-started", tmp_path / "chromium"
+    chromium.write_text(f"#!/bin/sh\ntouch {marker}\nexit 1\n")
+    chromium.chmod(0o755)
+    return chromium, marker
+
+
+@pytest.mark.parametrize(
+    "host",
+    ["127.0.0.2", "0x7f000002", "2130706434", "0177.0.0.2", "127.0.0.2.", "[::ffff:127.0.0.2]"],
+)
+async def test_a_refused_media_address_is_refused_once_whatever_its_spelling(
+    hostile: HostileServer, refused_listener: HitCounter, tmp_path: Path, host: str
+) -> None:
+    media = f"http://{host}:{refused_listener.port}/az/files/v.mp4?sig=x"
+    url = hostile.add_page(SHARE_PATH, Page(f'<html><video src="{media}"></video></html>'))
+    chromium, marker = marking_chromium(tmp_path)
+    out = tmp_path / "v.mp4"
+    run = await sora("download", url, str(out), "--chromium", str(chromium), *LOOPBACK)
+    assert run.code == 3, run.err
+    assert "media URLs refused by the URL policy: 127.0.0.2)" in run.err
+    assert_one_clean_line(run)
+    assert not marker.exists()  # decided before any browser starts
+    assert refused_listener.connections == 0
+    assert not out.exists()

@@ -1,15 +1,16 @@
 """Fall back through resolvers in order: static parsing first, a real browser when it must.
 
 Only "no video here" errors move on to the next resolver. A page that is gone stays gone (a
-browser cannot bring it back), and a bug or a network failure is raised as it is, so a broken
-static step never silently turns into a slow browser run.
+browser cannot bring it back), a page too big to read or naming only refused media is not
+handed to a browser that would read the same page, and a bug or a network failure is raised
+as it is, so a broken static step never silently turns into a slow browser run.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from ..errors import NoVideoFound, PageGone
+from ..errors import MediaRefused, NoVideoFound, PageGone, PageTooLarge
 from ..models import ResolvedVideo
 from ..options import ResolveOptions
 from ..urls import ShareLink
@@ -37,6 +38,8 @@ class ChainResolver:
         for index in range(len(self._factories)):
             try:
                 return await self._get(index).resolve(link)
+            except (PageTooLarge, MediaRefused):
+                raise  # the next resolver would read the same page, at a greater cost
             except PageGone:
                 raise
             except NoVideoFound as exc:
