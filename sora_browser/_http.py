@@ -145,15 +145,20 @@ async def open_url(
     policy: UrlPolicy,
     headers: Mapping[str, str] | None = None,
     what: str = "media URL",
+    follow: bool = True,
     **kwargs: Any,
 ) -> AsyncIterator[aiohttp.ClientResponse]:
-    """GET ``url``, following redirects by hand so the policy sees every hop."""
+    """GET ``url``, following redirects by hand so the policy sees every hop.
+
+    ``follow=False`` hands a redirect back as it is (the browser follows it itself).
+    """
     current = url
     for _ in range(MAX_REDIRECTS + 1):
         policy.check_url(current, what=what)
         with map_aiohttp_errors(current):
             response = await session.get(current, headers=headers, allow_redirects=False, **kwargs)
-        if response.status in REDIRECT_STATUSES and "Location" in response.headers:
+        redirect = response.status in REDIRECT_STATUSES and "Location" in response.headers
+        if follow and redirect:
             response.release()
             current = urljoin(current, response.headers["Location"])
             continue

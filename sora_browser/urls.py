@@ -319,3 +319,32 @@ def _refused(message: str) -> PolicyRefused:
     from .errors import PolicyRefused
 
     return PolicyRefused(message)
+
+
+def proxy_for(url: str, proxy: str | None, no_proxy: frozenset[str]) -> str | None:
+    """The proxy to reach ``url`` through: ``proxy``, unless ``no_proxy`` names its host.
+
+    ``no_proxy`` reads as curl reads ``NO_PROXY``: ``*`` for every host, a name for itself and
+    its subdomains (a leading dot changes nothing), an address, or a network (``10.0.0.0/8``).
+    """
+    if not proxy:
+        return None
+    try:
+        host = canonical_host(urlsplit(url).hostname or "")
+    except ValueError:
+        return proxy  # no browser would connect anyway; the policy refuses it first
+    return None if any(_bypasses(entry, host) for entry in no_proxy) else proxy
+
+
+def _bypasses(entry: str, host: str) -> bool:
+    entry = entry.strip().lower().lstrip(".")
+    if entry == "*":
+        return True
+    if "/" in entry:
+        try:
+            return ipaddress.ip_address(host) in ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            return False
+    name, _ = _host_and_port(entry)
+    name = _canonical_or_same(name)
+    return bool(name) and (host == name or host.endswith("." + name))

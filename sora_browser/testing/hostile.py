@@ -144,6 +144,8 @@ class HostileServer:
             status, retry_after = scripted.pop(0)
             headers = {} if retry_after is None else {"Retry-After": f"{retry_after:g}"}
             return web.Response(status=status, text="scripted failure", headers=headers)
+        if path == "/ws":
+            return await _echo(request)
         if path in self.media:
             return await _serve_media(request, self.media[path], self._wake)
         if path in self.pages:
@@ -204,6 +206,16 @@ async def _send(
         wake()
         if media.rate is not None:
             await asyncio.sleep(max(0.0, began + sent / media.rate - loop.time()))
+
+
+async def _echo(request: web.Request) -> web.StreamResponse:
+    """``/ws``: a WebSocket that sends back every text message."""
+    socket = web.WebSocketResponse()
+    await socket.prepare(request)
+    async for message in socket:
+        if message.type == web.WSMsgType.TEXT:
+            await socket.send_str(message.data)
+    return socket
 
 
 async def _serve_page(request: web.Request, page: Page) -> web.StreamResponse:
