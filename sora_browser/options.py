@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from .models import RetryCallback
 from .urls import allowed_host
@@ -55,6 +56,21 @@ def _numbers(options: object, names: tuple[str, ...], *, optional: bool = False)
         _require(options, name, kinds, "a number" + (" or None" if optional else ""))
 
 
+def _proxy(options: ResolveOptions | DownloadOptions) -> None:
+    """``proxy`` is an http:// URL with a host (aiohttp and Chromium both take those);
+    ``no_proxy`` a set of names, like ``allow_hosts``."""
+    proxy = options.proxy
+    _require(options, "proxy", (str, type(None)), "an http:// URL or None")
+    if proxy is not None:
+        parts = urlsplit(proxy)
+        if parts.scheme != "http" or not parts.hostname or parts.path not in ("", "/"):
+            raise ValueError(f"proxy must be an http://host:port URL, not {proxy!r}")
+    bypass = options.no_proxy
+    if isinstance(bypass, str | bytes) or not isinstance(bypass, Iterable):
+        raise TypeError(f"no_proxy must be a set of host names, not {type(bypass).__name__}")
+    object.__setattr__(options, "no_proxy", frozenset(h.strip() for h in bypass if h.strip()))
+
+
 def _callback(options: object, name: str) -> None:
     value = getattr(options, name)
     if value is not None and not callable(value):
@@ -88,6 +104,10 @@ class ResolveOptions:
     browser_pages: int = 4
     on_retry: RetryCallback | None = None
     """Hears each wait between attempts (the CLI prints it); ``timeout`` bounds them all."""
+    proxy: str | None = None
+    """An ``http://[user:pass@]host:port`` proxy for every request (the page, the browser)."""
+    no_proxy: frozenset[str] = field(default_factory=frozenset)
+    """Hosts reached directly, as curl reads ``NO_PROXY`` (``*``, names, addresses, CIDR)."""
 
     def __post_init__(self) -> None:
         _require(self, "mode", (str,), "one of " + ", ".join(MODES))
@@ -97,6 +117,7 @@ class ResolveOptions:
         _require(self, "browser_pages", (int,), "a whole number")
         _require(self, "user_agent", (str,), "a string")
         _callback(self, "on_retry")
+        _proxy(self)
         for name in ("cookies_file", "har_path", "record_har_path", "chromium_path"):
             _path(self, name)
         if self.mode not in MODES:
@@ -143,6 +164,10 @@ class DownloadOptions:
     """Refuse a file the server claims, or turns out, to be bigger (None: no limit)."""
     on_retry: RetryCallback | None = None
     """Hears each wait between attempts; ``total_timeout`` bounds them all."""
+    proxy: str | None = None
+    """An ``http://[user:pass@]host:port`` proxy for the download."""
+    no_proxy: frozenset[str] = field(default_factory=frozenset)
+    """Hosts reached directly, as curl reads ``NO_PROXY``."""
 
     def __post_init__(self) -> None:
         _numbers(self, ("connect_timeout", "read_timeout", "total_timeout"))
@@ -153,6 +178,7 @@ class DownloadOptions:
         _require(self, "user_agent", (str,), "a string")
         _require(self, "verify_video", (bool,), "True or False")
         _callback(self, "on_retry")
+        _proxy(self)
         _require(self, "max_filesize", (int, type(None)), "a whole number of bytes or None")
         _path(self, "cookies_file")
         for name in ("connect_timeout", "read_timeout", "total_timeout"):

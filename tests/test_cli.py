@@ -46,13 +46,18 @@ class Run:
         return [json.loads(line) for line in self.out.splitlines() if line.strip()]
 
 
+# A proxy in the test runner's environment would carry the CLI's loopback traffic elsewhere.
+PROXY_ENV = frozenset({"https_proxy", "http_proxy", "all_proxy", "no_proxy"})
+
+
 async def sora(*args: str, env: dict[str, str] | None = None, limit: float = 120) -> Run:
+    base = {k: v for k, v in os.environ.items() if k.lower() not in PROXY_ENV}
     proc = await asyncio.create_subprocess_exec(
         SORA,
         *args,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
-        env={**os.environ, **(env or {})},
+        env={**base, **(env or {})},
     )
     out, err = await asyncio.wait_for(proc.communicate(), limit)
     assert proc.returncode is not None

@@ -107,6 +107,50 @@ def allowed_hosts(values: tuple[str, ...]) -> frozenset[str]:
     return frozenset(hosts)
 
 
+PROXY_VARIABLES = (
+    "HTTPS_PROXY",
+    "https_proxy",
+    "HTTP_PROXY",
+    "http_proxy",
+    "ALL_PROXY",
+    "all_proxy",
+)
+
+
+def proxy_option() -> Decorator[Any]:
+    return click.option(
+        "--proxy",
+        metavar="URL",
+        help="HTTP proxy for every request, e.g. http://proxy:3128 ('' for none; default:"
+        " HTTPS_PROXY, HTTP_PROXY or ALL_PROXY, with NO_PROXY).",
+    )
+
+
+def proxy_settings(value: str | None) -> tuple[str | None, frozenset[str]]:
+    """The proxy (``--proxy``, else the environment, as curl and yt-dlp read it) and the
+    hosts that bypass it (``NO_PROXY``). The library reads no environment: it gets these."""
+    where = "--proxy"
+    if value is None:
+        where, value = next(
+            ((name, os.environ[name]) for name in PROXY_VARIABLES if os.environ.get(name)),
+            (where, None),
+        )
+    bypass = os.environ.get("NO_PROXY") or os.environ.get("no_proxy") or ""
+    return _proxy_url(value, where), frozenset(h.strip() for h in bypass.split(",") if h.strip())
+
+
+def _proxy_url(value: str | None, where: str) -> str | None:
+    if not value or not value.strip():
+        return None
+    url = value.strip() if "://" in value else "http://" + value.strip()  # as curl reads it
+    if not url.startswith("http://"):
+        scheme = url.split("://", 1)[0]
+        raise click.BadParameter(
+            f"{value!r}: only http:// proxies are supported, not {scheme}://", param_hint=where
+        )
+    return url
+
+
 def apply(func: F, options: list[Decorator[Any]]) -> F:
     """Decorate ``func`` so the options show in ``--help`` in the order listed."""
     for option in reversed(options):
@@ -131,6 +175,8 @@ class Settings:
     har: Path | None
     record_har: Path | None
     chromium: Path | None
+    proxy: str | None = None
+    no_proxy: frozenset[str] = frozenset()
 
     @property
     def quiet(self) -> bool:
@@ -160,6 +206,8 @@ class Settings:
             record_har_path=self.record_har,
             chromium_path=self.chromium,
             on_retry=self.retry_line(),
+            proxy=self.proxy,
+            no_proxy=self.no_proxy,
         )
 
     def download_options(self, **download: Any) -> DownloadOptions:
@@ -172,6 +220,8 @@ class Settings:
             retries=self.retries,
             cookies_file=self.cookies,
             on_retry=self.retry_line(),
+            proxy=self.proxy,
+            no_proxy=self.no_proxy,
             **download,
         )
 
@@ -201,6 +251,7 @@ def _settings(kwargs: dict[str, Any]) -> Settings:
         verbose=kwargs.pop("verbose"),
         json_output=kwargs.pop("json_output"),
     )
+    proxy, no_proxy = proxy_settings(kwargs.pop("proxy"))
     return Settings(
         mode=mode,
         voice=voice,
@@ -212,6 +263,8 @@ def _settings(kwargs: dict[str, Any]) -> Settings:
         har=kwargs.pop("har"),
         record_har=kwargs.pop("record_har"),
         chromium=kwargs.pop("chromium"),
+        proxy=proxy,
+        no_proxy=no_proxy,
     )
 
 
@@ -250,6 +303,7 @@ def common_options(func: F) -> F:
             _file_option("--har", "Resolve from a saved HAR file, offline."),
             _file_option("--record-har", "Save the browser session to this HAR file."),
             chromium_option(),
+            proxy_option(),
             verbosity_options,
         ],
     )

@@ -31,6 +31,7 @@ from .options import (
     mode_option,
     number_option,
     output_dir_option,
+    proxy_settings,
     retries_option,
     timeout_option,
     verbosity_options,
@@ -121,6 +122,7 @@ def worker(**kwargs: Any) -> None:
     """Run a Temporal worker for the sora-browser workflows and activities."""
     voice = _voice(kwargs)
     allowed_hosts(kwargs["allow_host"])  # a bad value is exit 2 now, not once connected
+    proxy_settings(None)
     _setup_logging(voice)
     connect = _connect_options(kwargs)
     run(_worker(connect, voice=voice, **kwargs), voice, hard_exit=True)
@@ -170,9 +172,11 @@ def _activities(
     from ..temporal.activities import SoraActivities
 
     hosts = allowed_hosts(allow_host)
+    proxy, no_proxy = proxy_settings(None)  # the worker's environment, as curl reads it
+    network: dict[str, Any] = {"allow_hosts": hosts, "proxy": proxy, "no_proxy": no_proxy}
     return SoraActivities(
-        ResolveOptions(mode=mode, allow_hosts=hosts, chromium_path=chromium),  # type: ignore[arg-type]
-        DownloadOptions(allow_hosts=hosts, retries=retries, total_timeout=timeout),
+        ResolveOptions(mode=mode, chromium_path=chromium, **network),  # type: ignore[arg-type]
+        DownloadOptions(retries=retries, total_timeout=timeout, **network),
         output_dir,
     )
 

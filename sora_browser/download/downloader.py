@@ -95,6 +95,7 @@ class VideoDownloader:
     def __init__(self, options: DownloadOptions | None = None) -> None:
         self.options = options or DownloadOptions()
         self._policy = UrlPolicy(self.options.allow_hosts)
+        self._proxy = _http.Proxy.of(self.options.proxy, self.options.no_proxy)
         self._session: aiohttp.ClientSession | None = None
 
     async def __aenter__(self) -> VideoDownloader:
@@ -174,6 +175,7 @@ class VideoDownloader:
                 user_agent=self.options.user_agent,
                 timeout=timeout,
                 cookies=load_cookies(cookies_file) if cookies_file else (),
+                proxy=self._proxy,
             )
         return self._session
 
@@ -184,7 +186,7 @@ class VideoDownloader:
             headers["Referer"] = referer
         options = self.options
         return RangeRequest(
-            session, self._policy, headers, options.verify_video, options.max_filesize
+            session, self._policy, headers, options.verify_video, options.max_filesize, self._proxy
         )
 
     def _new_job(

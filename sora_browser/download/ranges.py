@@ -76,6 +76,7 @@ class RangeRequest:
     verify_video: bool
     max_size: int | None = None
     """Refuse an answer that claims a bigger file (``--max-filesize``), before any byte."""
+    proxy: _http.Proxy | None = None
 
 
 @asynccontextmanager
@@ -88,7 +89,12 @@ async def open_range(
     if validator:
         headers["If-Range"] = validator
     async with _http.open_url(
-        req.session, url, policy=req.policy, headers=headers, read_bufsize=READ_BUFSIZE
+        req.session,
+        url,
+        policy=req.policy,
+        headers=headers,
+        proxy=req.proxy,
+        read_bufsize=READ_BUFSIZE,
     ) as response:
         yield await _describe(req, response)
 

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
-from .._http import add_cookies, new_session, open_url, retrying, status_error
+from .._http import Proxy, add_cookies, new_session, open_url, retrying, status_error
 from ..cookies import load_cookies
 from ..errors import (
     ChallengeRequired,
@@ -80,6 +80,7 @@ class StaticResolver:
     ) -> None:
         self._options = options
         self._policy = UrlPolicy(options.allow_hosts)
+        self._proxy = Proxy.of(options.proxy, options.no_proxy)
         self._session = session
         self._owns_session = session is None
         self._cookies_added = False
@@ -116,7 +117,13 @@ class StaticResolver:
         headers = {**PAGE_HEADERS, "User-Agent": self._options.user_agent}
         timeout = aiohttp.ClientTimeout(total=self._options.timeout)
         async with open_url(
-            session, url, policy=self._policy, headers=headers, what="share page", timeout=timeout
+            session,
+            url,
+            policy=self._policy,
+            headers=headers,
+            what="share page",
+            proxy=self._proxy,
+            timeout=timeout,
         ) as response:
             text, truncated = await read_text(response, self._options.max_page_bytes)
             state = classify_page(response.status, dict(response.headers), text)
@@ -134,6 +141,7 @@ class StaticResolver:
                 user_agent=self._options.user_agent,
                 timeout=aiohttp.ClientTimeout(total=self._options.timeout),
                 cookies=self._cookies(),
+                proxy=self._proxy,
             )
         elif not self._cookies_added:
             add_cookies(self._session, self._cookies())

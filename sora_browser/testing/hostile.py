@@ -25,6 +25,7 @@ from types import TracebackType
 
 from aiohttp import web
 
+from ..resolvers.browser.gate import Gate, Target
 from .media import mp4_header
 
 MiB = 1024 * 1024
@@ -64,6 +65,9 @@ class Media:
 @dataclass
 class Page:
     html: str = ""
+    content_type: str = "text/html"
+    location: str | None = None
+    """Send ``Location`` (with ``status`` 302, a redirect)."""
     size: int | None = None
     """Serve this many bytes: ``html``, then filler (a page over the size cap)."""
     gzip_bomb: int | None = None
@@ -220,7 +224,9 @@ async def _echo(request: web.Request) -> web.StreamResponse:
 
 async def _serve_page(request: web.Request, page: Page) -> web.StreamResponse:
     response = web.StreamResponse(status=page.status)
-    response.content_type = "text/html"
+    response.content_type = page.content_type
+    if page.location is not None:
+        response.headers["Location"] = page.location
     body = page.html.encode()
     if page.gzip_bomb is not None:
         body = _gzip_of_spaces(body, page.gzip_bomb)
@@ -255,6 +261,18 @@ def _gzip_of_spaces(head: bytes, size: int) -> bytes:
         parts.append(packer.flush())
         _BOMBS[key] = b"".join(parts)
     return _BOMBS[key]
+
+
+@dataclass
+class RecordingProxy(Gate):
+    """A forward proxy that lists every target it is asked for (``asked``); its own policy
+    decides what it reaches (``resolve`` maps test names to loopback)."""
+
+    asked: list[str] = field(default_factory=list)
+
+    async def _open(self, target: Target) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        self.asked.append(target.url)
+        return await super()._open(target)
 
 
 @dataclass

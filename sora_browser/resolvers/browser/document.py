@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import aiohttp
 from playwright.async_api import BrowserContext, Route
 
-from ..._http import open_url
+from ..._http import Proxy, open_url
 from ...errors import PageTooLarge
 from ...urls import UrlPolicy
 from ..static import read_body
@@ -34,6 +34,7 @@ class DocumentFetcher:
     policy: UrlPolicy
     context: BrowserContext
     cap: int
+    proxy: Proxy | None = None
 
     async def fulfil(self, route: Route) -> PageTooLarge | None:
         """Answer a top-level navigation; the error to end with when it is over the cap."""
@@ -52,6 +53,7 @@ class DocumentFetcher:
             headers=headers,
             what="share page",
             follow=False,
+            proxy=self.proxy,
         ) as response:
             body, truncated = await read_body(response, self.cap)
             status, passed = response.status, _passed_headers(response)

@@ -23,6 +23,7 @@ import logging
 import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Self
 from urllib.parse import unquote, urlsplit
 
 from ...errors import PolicyRefused
@@ -68,7 +69,7 @@ class Gate:
         port = self._server.sockets[0].getsockname()[1]
         return f"http://127.0.0.1:{port}"
 
-    async def start(self) -> Gate:
+    async def start(self) -> Self:
         """Listen on a free loopback port (once, however many pages open at the same time)."""
         async with self._starting:
             if self._server is None:
@@ -149,8 +150,11 @@ class Gate:
     async def _checked_address(self, target: Target, *, required: bool) -> str | None:
         """The address to connect to, every address of the name checked against the policy.
 
-        Through the caller's proxy a name we cannot resolve is the proxy's to resolve.
+        Through the caller's proxy a name we cannot resolve is the proxy's to resolve, and an
+        allowed name is not looked up at all.
         """
+        if not required and self.policy.host_allowed(target.host):
+            return None
         resolve = self.resolve or _getaddrinfo
         try:
             addresses = await resolve(target.host, target.port)

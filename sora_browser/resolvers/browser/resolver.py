@@ -29,7 +29,7 @@ from playwright.async_api import Browser, BrowserContext, Page
 from playwright.async_api import Error as PlaywrightError
 
 from ... import deadline, parsing
-from ..._http import new_session
+from ..._http import Proxy, new_session
 from ...errors import ChallengeRequired, LoginRequired, NetworkError, NoVideoFound
 from ...models import Cookie, ResolvedVideo
 from ...options import ResolveOptions
@@ -68,7 +68,7 @@ class BrowserResolver:
         self._spare: asyncio.Task[tuple[BrowserContext, Page]] | None = None
         record = options.record_har_path
         self._recorder = HarRecorder(record) if record is not None else None
-        self._gate = Gate(self.policy)
+        self._gate = Gate(self.policy, proxy=options.proxy, no_proxy=options.no_proxy)
         self._session: aiohttp.ClientSession | None = None
         """Fetches top-level documents (``document.py``); made on first use."""
 
@@ -163,12 +163,17 @@ class BrowserResolver:
     def _document(self, context: BrowserContext) -> DocumentFetcher | None:
         if self.options.har_path is not None:
             return None  # replaying: the HAR answers, nothing is fetched
+        proxy = Proxy.of(self.options.proxy, self.options.no_proxy)
         if self._session is None:
             timeout = aiohttp.ClientTimeout(total=self.options.timeout)
             self._session = new_session(
-                policy=self.policy, user_agent=self.options.user_agent, timeout=timeout
+                policy=self.policy,
+                user_agent=self.options.user_agent,
+                timeout=timeout,
+                proxy=proxy,
             )
-        return DocumentFetcher(self._session, self.policy, context, self.options.max_page_bytes)
+        cap = self.options.max_page_bytes
+        return DocumentFetcher(self._session, self.policy, context, cap, proxy)
 
     def _context_args(self) -> dict[str, Any]:
         args: dict[str, Any] = {
