@@ -28,8 +28,8 @@ from .errors import LocalFileError, local_errors
 
 __all__ = [
     "LONGEST_SUFFIX",
-    "append_line",
     "check_private_folder",
+    "open_append",
     "open_folder",
     "open_regular",
     "place_file",
@@ -185,14 +185,15 @@ def place_file(source: Path, dest: Path) -> None:
         os.close(folder)
 
 
-def append_line(path: Path, line: str) -> None:
-    """Append ``line`` to ``path`` (created if new), never through a planted symlink."""
-    with (
-        _opened(path, os.O_WRONLY | os.O_APPEND, create=True) as fd,
-        local_errors(f"write {path}"),
-    ):
-        assert fd is not None
-        os.write(fd, line.encode("utf-8"))
+def open_append(path: Path) -> int:
+    """``path`` open for appending (created if new), never through a planted symlink."""
+    folder = open_folder(path.parent)
+    try:
+        fd = open_regular(folder, path.name, path, flags=os.O_WRONLY | os.O_APPEND, create=True)
+    finally:
+        os.close(folder)
+    assert fd is not None
+    return fd
 
 
 def read_bytes(path: Path) -> bytes | None:

@@ -36,7 +36,7 @@ from .options import (
     timeout_option,
     verbosity_options,
 )
-from .runner import Voice, run
+from .runner import Voice, report_failure, run
 
 if TYPE_CHECKING:
     from ..temporal.activities import SoraActivities
@@ -241,15 +241,21 @@ def submit(inputs: tuple[str, ...], **kwargs: Any) -> None:
     URL|FILE: share links, or files with one link per line (``-`` reads stdin). With --wait
     the command exits 1 when any link failed.
     """
+    from ..errors import BadInput
     from ..temporal.data import ActivityPolicy, SoraExtractionInput
-    from .batch import drop_repeats, read_links
+    from .batch import drop_repeats
+    from .inputs import read_links
     from .starter import submit_links
 
     voice = _voice(kwargs, json_output=kwargs.pop("json_output"))
     connect = _connect_options(kwargs)
+    try:
+        given = read_links(inputs)
+    except BadInput as exc:  # a links file that cannot be read: exit 2 before connecting
+        sys.exit(report_failure(voice, None, exc))
     # The workers judge the links; this only keeps one workflow per video (the env's
     # allowed hosts help it see that two loopback links are the same).
-    urls = drop_repeats(read_links(inputs), allowed_hosts(()), quiet=voice.quiet)
+    urls = drop_repeats(given, allowed_hosts(()), quiet=voice.quiet)
     mode, output_dir = kwargs.pop("mode"), kwargs.pop("output_dir")
     links = [SoraExtractionInput(share_url=u, mode=mode, output_dir=output_dir) for u in urls]
     policy = ActivityPolicy(
