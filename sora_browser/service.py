@@ -7,7 +7,7 @@ the CDN, and re-resolving the share link when a signed URL expires mid-download.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
@@ -31,6 +31,19 @@ class Extraction:
         return {**self.resolved.to_json(), **self.download.to_json()}
 
 
+def shared_policy(
+    resolve: ResolveOptions | None, download: DownloadOptions | None
+) -> tuple[ResolveOptions, DownloadOptions]:
+    """Both option sets with one policy: the hosts either allows, allowed for both.
+
+    A host allowed for resolution (a mirror, the fixture site) serves its media from the same
+    place; refusing it for the download alone only made the second half fail.
+    """
+    resolve, download = resolve or ResolveOptions(), download or DownloadOptions()
+    hosts = resolve.allow_hosts | download.allow_hosts
+    return replace(resolve, allow_hosts=hosts), replace(download, allow_hosts=hosts)
+
+
 class SoraExtractionService:
     """Resolve a share link and download its video, with retries, resume and re-resolution."""
 
@@ -43,6 +56,7 @@ class SoraExtractionService:
         client: SoraClient | None = None,
         downloader: VideoDownloader | None = None,
     ) -> None:
+        resolve_options, download_options = shared_policy(resolve_options, download_options)
         self.client = client or SoraClient(resolve_options)
         self.downloader = downloader or VideoDownloader(download_options)
         self.output_dir = output_dir

@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 from test_cli import GOOD_PAGE, assert_one_clean_line, sora
 
+from sora_browser.options import DownloadOptions, ResolveOptions
+from sora_browser.service import SoraExtractionService
 from sora_browser.testing.hostile import HitCounter, HostileServer, Page
 from sora_browser.testing.pages import share_url
 from sora_browser.testing.site import FixtureSite
@@ -98,3 +100,20 @@ async def test_a_refused_media_address_is_refused_once_whatever_its_spelling(
     assert not marker.exists()  # decided before any browser starts
     assert refused_listener.connections == 0
     assert not out.exists()
+
+
+# -- one policy for resolution and download ----------------------------------------------------
+
+
+async def test_the_service_shares_one_policy(site: FixtureSite, tmp_path: Path) -> None:
+    # Allowed for resolution only, as a library caller would write it: the CDN on the same
+    # loopback host must be allowed for the download too.
+    options = ResolveOptions(mode="static", allow_hosts=frozenset({"127.0.0.1"}))
+    async with SoraExtractionService(resolve_options=options) as service:
+        path = await service.extract_and_download(share_url(site, GOOD_PAGE), tmp_path / "v.mp4")
+    assert path.stat().st_size == site.videos["source"].size
+    download_only = DownloadOptions(allow_hosts=frozenset({"127.0.0.1"}))
+    async with SoraExtractionService(
+        resolve_options=ResolveOptions(mode="static"), download_options=download_only
+    ) as service:
+        assert service.client.options.allow_hosts == {"127.0.0.1"}

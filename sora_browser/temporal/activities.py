@@ -43,6 +43,7 @@ from ..errors import (
 from ..models import DownloadResult, ResolvedVideo
 from ..options import MODES, DownloadOptions, ResolveOptions
 from ..output import confined_output_path, default_output_dir, ready_default_dir
+from ..service import shared_policy
 from .data import (
     SoraDownloadInput,
     SoraExtractionInput,
@@ -79,10 +80,9 @@ class SoraActivities:
         worker_name: str | None = None,
         client: SoraClient | None = None,
     ) -> None:
-        self.resolve_options = resolve_options or ResolveOptions()
         # One library retry: Temporal's RetryPolicy is the outer loop, and the two multiply.
-        self.download_options = download_options or DownloadOptions(
-            allow_hosts=self.resolve_options.allow_hosts, retries=1
+        self.resolve_options, self.download_options = shared_policy(
+            resolve_options, download_options or DownloadOptions(retries=1)
         )
         self.output_dir = output_dir or default_output_dir()
         self._default_dir = output_dir is None
