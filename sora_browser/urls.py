@@ -287,16 +287,20 @@ def _keep_query(query: str) -> str:
 
 
 def signed_url_expiry(url: str) -> datetime | None:
-    """The Azure SAS ``se`` expiry of a signed CDN URL, if it has one."""
-    values = parse_qs(urlsplit(url).query).get("se")
+    """The Azure SAS ``se`` expiry of a signed CDN URL, if it has one (``None`` for a URL or a
+    date that does not parse: a page wrote it, so anything may be there)."""
+    try:
+        values = parse_qs(urlsplit(url).query).get("se")
+    except ValueError:
+        return None
     if not values:
         return None
     text = values[0].strip()
-    if text.isdigit():
-        return datetime.fromtimestamp(int(text), tz=UTC)
     try:
+        if text.isdigit():
+            return datetime.fromtimestamp(int(text), tz=UTC)
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
+    except (ValueError, OverflowError, OSError):
         return None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
