@@ -11,14 +11,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import email.utils
 import socket
 import time
 from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass
 from http.cookies import SimpleCookie
-from typing import Any
-from urllib.parse import urljoin
+from typing import Any, NoReturn
+from urllib.parse import urljoin, urlsplit
 
 import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
@@ -28,10 +30,13 @@ from tenacity import (
     RetryCallState,
     retry_if_exception,
     stop_after_attempt,
+    stop_any,
     wait_exponential_jitter,
 )
+from tenacity.stop import stop_base
 from yarl import URL
 
+from . import deadline
 from .errors import (
     FetchError,
     HTTPStatusError,
@@ -41,26 +46,51 @@ from .errors import (
     SignatureExpired,
     SoraBrowserError,
 )
-from .models import Cookie
-from .urls import UrlPolicy
+from .models import Cookie, RetryCallback, RetryNotice
+from .urls import UrlPolicy, proxy_for
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 MAX_REDIRECTS = 10
 
 
-class PolicyResolver(AbstractResolver):
-    """Resolve names, then drop the run if any address is one the policy refuses."""
+@dataclass(frozen=True, slots=True)
+class Proxy:
+    """The caller's HTTP proxy (``options.proxy``) and the hosts that bypass it."""
 
-    def __init__(self, policy: UrlPolicy) -> None:
+    url: str
+    bypass: frozenset[str] = frozenset()
+
+    @classmethod
+    def of(cls, url: str | None, bypass: frozenset[str]) -> Proxy | None:
+        return None if url is None else cls(url, bypass)
+
+    def for_url(self, url: str) -> str | None:
+        return proxy_for(url, self.url, self.bypass)
+
+    @property
+    def host(self) -> str:
+        return urlsplit(self.url).hostname or ""
+
+
+class PolicyResolver(AbstractResolver):
+    """Resolve names, then drop the run if any address is one the policy refuses.
+
+    The caller's own proxy (``trusted``) is exempt: it is theirs, and usually on a private
+    address; what it is asked to reach is checked before the request (``open_url``).
+    """
+
+    def __init__(self, policy: UrlPolicy, *, trusted: str | None = None) -> None:
         self._policy = policy
+        self._trusted = trusted
         self._inner = DefaultResolver()
 
     async def resolve(
         self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
     ) -> list[ResolveResult]:
         results = await self._inner.resolve(host, port, family)
-        for result in results:
-            self._policy.check_address(host, result["host"])
+        if host != self._trusted:
+            for result in results:
+                self._policy.check_address(host, result["host"])
         return results
 
     async def close(self) -> None:
@@ -74,8 +104,10 @@ def new_session(
     timeout: aiohttp.ClientTimeout,
     cookies: tuple[Cookie, ...] = (),
     limit: int = 16,
+    proxy: Proxy | None = None,
 ) -> aiohttp.ClientSession:
-    connector = aiohttp.TCPConnector(resolver=PolicyResolver(policy), limit=limit)
+    resolver = PolicyResolver(policy, trusted=proxy.host if proxy else None)
+    connector = aiohttp.TCPConnector(resolver=resolver, limit=limit)
     jar = aiohttp.CookieJar(unsafe=True)
     session = aiohttp.ClientSession(
         connector=connector,
@@ -124,8 +156,6 @@ def map_aiohttp_errors(url: str) -> Iterator[None]:
 
 
 def _host(url: str) -> str:
-    from urllib.parse import urlsplit
-
     return urlsplit(url).netloc or url
 
 
@@ -142,15 +172,27 @@ async def open_url(
     policy: UrlPolicy,
     headers: Mapping[str, str] | None = None,
     what: str = "media URL",
+    follow: bool = True,
+    proxy: Proxy | None = None,
     **kwargs: Any,
 ) -> AsyncIterator[aiohttp.ClientResponse]:
-    """GET ``url``, following redirects by hand so the policy sees every hop."""
+    """GET ``url``, following redirects by hand so the policy sees every hop.
+
+    ``follow=False`` hands a redirect back as it is (the browser follows it itself). Through
+    ``proxy`` every hop is still checked, its name resolved here when it can be.
+    """
     current = url
     for _ in range(MAX_REDIRECTS + 1):
         policy.check_url(current, what=what)
+        via = proxy.for_url(current) if proxy else None
+        if via:
+            await check_name(policy, current)
         with map_aiohttp_errors(current):
-            response = await session.get(current, headers=headers, allow_redirects=False, **kwargs)
-        if response.status in REDIRECT_STATUSES and "Location" in response.headers:
+            response = await session.get(
+                current, headers=headers, allow_redirects=False, proxy=via, **kwargs
+            )
+        redirect = response.status in REDIRECT_STATUSES and "Location" in response.headers
+        if follow and redirect:
             response.release()
             current = urljoin(current, response.headers["Location"])
             continue
@@ -161,6 +203,25 @@ async def open_url(
             response.release()
         return
     raise FetchError(f"Too many redirects starting at {url}", url=url)
+
+
+async def check_name(policy: UrlPolicy, url: str) -> None:
+    """Refuse a URL whose name resolves to a refused address, before a proxy is asked for it.
+
+    Through a proxy the connector never resolves the target, so its check at connect time
+    does not happen; this one does. A name that does not resolve here is left to the proxy
+    (it may see names this machine cannot): the literal checks of ``check_url`` still hold.
+    """
+    host = urlsplit(url).hostname or ""
+    if policy.host_allowed(host):
+        return
+    loop = asyncio.get_running_loop()
+    try:
+        infos = await loop.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError):
+        return
+    for info in infos:
+        policy.check_address(host, str(info[4][0]))
 
 
 def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
@@ -213,11 +274,45 @@ class _WaitRetryAfter:
         return float(self._backoff(state))
 
 
-def retrying(*, retries: int, initial: float, maximum: float) -> AsyncRetrying:
-    """A tenacity loop: ``retries`` extra attempts on retryable errors, then re-raise."""
+def retrying(
+    *, retries: int, initial: float, maximum: float, on_retry: RetryCallback | None = None
+) -> AsyncRetrying:
+    """A tenacity loop: ``retries`` extra attempts on retryable errors, then re-raise.
+
+    Inside a ``deadline.Deadline`` a wait that would not end before it is not taken: the last
+    error is raised at once, saying so. ``on_retry`` hears each wait before it starts.
+    """
+    attempts = retries + 1
+
+    def notify(state: RetryCallState) -> None:
+        if on_retry is not None and state.outcome is not None:
+            error = state.outcome.exception()
+            if error is not None:
+                on_retry(RetryNotice(state.upcoming_sleep, error, state.attempt_number, attempts))
+
     return AsyncRetrying(
-        stop=stop_after_attempt(retries + 1),
+        stop=stop_any(stop_after_attempt(attempts), _StopAtDeadline()),
         wait=_WaitRetryAfter(initial, maximum),
         retry=retry_if_exception(_is_retryable),
+        before_sleep=notify,
+        retry_error_callback=_give_up,
         reraise=True,
     )
+
+
+class _StopAtDeadline(stop_base):
+    """Stop when the wait before the next attempt would reach the current deadline."""
+
+    def __call__(self, state: RetryCallState) -> bool:
+        left = deadline.remaining()
+        return left is not None and state.upcoming_sleep >= left
+
+
+def _give_up(state: RetryCallState) -> NoReturn:
+    """Raise the last error; when the deadline, not the budget, ended the retries, say so."""
+    assert state.outcome is not None
+    error = state.outcome.exception()
+    assert error is not None
+    if isinstance(error, SoraBrowserError) and _StopAtDeadline()(state):
+        error.message += f" (no time left to retry in {state.upcoming_sleep:.1f} s)"
+    raise error

@@ -5,14 +5,18 @@ Kept apart from the downloader so ``sora-browser resolve`` imports no download m
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from types import TracebackType
-from typing import Self
+from typing import Self, TypeVar
 
+from .deadline import Deadline
 from .models import ResolvedVideo
 from .options import ResolveOptions
 from .resolvers.base import Resolver, all_renditions
 from .resolvers.chain import build_resolver
 from .urls import ShareLink, UrlPolicy, parse_share_url
+
+T = TypeVar("T")
 
 
 class SoraClient:
@@ -32,14 +36,32 @@ class SoraClient:
     async def resolve(self, share_url: str | None) -> ResolvedVideo:
         """Validate the link (``InvalidShareURL``, exit 2) and find its best MP4 URL.
 
-        With ``ResolveOptions.page_file`` the link may be None: the saved page says it."""
-        return await self.resolver.resolve(self._link(share_url))
+        With ``ResolveOptions.page_file`` the link may be None: the saved page says it.
+        ``options.timeout`` bounds the whole resolution: every resolver, attempt and wait
+        (but not a wait on the archive's rate limit, which is not this link's doing).
+        """
+        link = self._link(share_url)
+        return await self._within_timeout(link, self.resolver.resolve(link))
 
     async def renditions(self, share_url: str | None) -> list[ResolvedVideo]:
         """Every rendition of the video that the resolver found usable, best first
         (``resolve`` answers the first): for a caller that lets the user choose, as yt-dlp's
         ``-F``/``-f`` do. Resolvers that cannot list renditions give their one best."""
-        return await all_renditions(self.resolver, self._link(share_url))
+        link = self._link(share_url)
+        return await self._within_timeout(link, all_renditions(self.resolver, link))
+
+    async def _within_timeout(self, link: ShareLink, work: Awaitable[T]) -> T:
+        limit = self.options.timeout
+        try:
+            async with Deadline(limit):
+                return await work
+        except TimeoutError as exc:
+            from .errors import FetchError
+
+            raise FetchError(
+                f"Could not find the video of {link.url} within {limit:g} s (--resolve-timeout)",
+                url=link.url,
+            ) from exc
 
     def _link(self, share_url: str | None) -> ShareLink:
         if share_url is None:

@@ -9,12 +9,15 @@ Every error knows whether a retry can help (``retryable``) and which CLI exit co
     │   └── PolicyRefused                 host or address refused by the URL policy
     ├── NoVideoFound                      (+ ValueError)        exit 3
     │   ├── PageGone                      404/410, "no longer available"
+    │   ├── PageTooLarge                  over the page size cap: never handed to a browser
+    │   ├── MediaRefused                  every media URL the page names is refused by policy
     │   ├── LoginRequired                 login wall
     │   ├── ChallengeRequired             Cloudflare challenge (try --browser)
     │   ├── BrowserUnavailable            no Chromium to fall back to
     │   └── NotArchived                   the archive holds no capture of what was looked for
     │       └── ArchivedInPieces          ... only pieces that do not make up the whole file
     ├── FetchError                        (+ aiohttp.ClientError) exit 4
+    │   ├── FileTooLarge                  claimed or received more than --max-filesize
     │   ├── NetworkError                  connection reset, DNS, timeout (retryable)
     │   │   └── ArchiveUnreachable        the archive did not answer, after retries
     │   ├── HTTPStatusError               non-2xx answer (5xx/408/429 retryable)
@@ -80,6 +83,16 @@ class NoVideoFound(SoraBrowserError, ValueError):
 
 class PageGone(NoVideoFound):
     """The share page answered 404/410 or says the video is no longer available."""
+
+
+class PageTooLarge(NoVideoFound):
+    """The page is bigger than the size cap and named no video in what was read; a browser
+    would only load all of it (a gzip bomb took Chromium to 4.3 GB)."""
+
+
+class MediaRefused(NoVideoFound):
+    """The page names its video, but at addresses the URL policy refuses: another resolver
+    reading the same page would find the same ones, so none is started."""
 
 
 class LoginRequired(NoVideoFound):
@@ -210,6 +223,10 @@ class IncompleteDownload(FetchError):
     """The connection ended before the announced number of bytes arrived."""
 
     retryable = True
+
+
+class FileTooLarge(FetchError):
+    """The server claimed, or sent, more than the size limit (``--max-filesize``)."""
 
 
 class NotAVideo(FetchError):

@@ -18,6 +18,27 @@ from typing import Any, NamedTuple
 ProgressCallback = Callable[[int, int | None], None]
 """Called as ``progress(bytes_done, bytes_total_or_None)``; must be cheap and never raise."""
 
+
+@dataclass(frozen=True, slots=True)
+class RetryNotice:
+    """What ``on_retry`` hears before each wait between attempts (the library never prints)."""
+
+    wait: float
+    """Seconds until the next attempt."""
+    error: BaseException
+    """Why the last attempt failed."""
+    attempt: int
+    """The attempt that failed (1 for the first)."""
+    attempts: int
+    """How many attempts the retry budget allows in all."""
+
+    def __str__(self) -> str:
+        return f"retrying in {self.wait:.1f} s: {self.error}"
+
+
+RetryCallback = Callable[[RetryNotice], None]
+"""Called before each wait between attempts; must be cheap and never raise."""
+
 # Field metadata: "json" renames a field in the record; "private" keeps it out of public
 # records (cookies, the referer): only ``to_json(private=True)`` carries them, for a download
 # that continues on another worker. "internal" fields never leave the process.

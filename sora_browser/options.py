@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from .archive.options import WaybackOptions
+from .models import RetryCallback
+from .urls import allowed_host
 
 Mode = Literal["auto", "static", "browser", "archive"]
 MODES: tuple[Mode, ...] = ("auto", "static", "browser", "archive")
@@ -22,10 +26,69 @@ DEFAULT_USER_AGENT = (
     "Chrome/156.0.0.0 Safari/537.36"
 )
 MiB = 1024 * 1024
+GiB = 1024 * MiB
+# Sora never served more than a few hundred MB; a claim far past that is a lie or an attack.
+DEFAULT_MAX_FILESIZE = 4 * GiB
 
 
-def _normalise_hosts(hosts: frozenset[str]) -> frozenset[str]:
-    return frozenset(h.strip().lower().rstrip(".") for h in hosts if h.strip())
+def _normalise_hosts(hosts: object) -> frozenset[str]:
+    """Allowed hosts in canonical form; a bare string would become a set of its characters."""
+    if isinstance(hosts, str | bytes) or not isinstance(hosts, Iterable):
+        raise TypeError(
+            f"allow_hosts must be a set of host names, not {type(hosts).__name__} {hosts!r}"
+            " (write frozenset({'host'}) for one host)"
+        )
+    names = list(hosts)
+    if not all(isinstance(h, str) for h in names):
+        raise TypeError(f"allow_hosts must hold strings, not {names!r}")
+    try:
+        return frozenset(allowed_host(h) for h in names if h.strip())
+    except ValueError as exc:
+        raise ValueError(f"allow_hosts: {exc}") from None
+
+
+def _require(options: object, name: str, kinds: tuple[type, ...], what: str) -> None:
+    """``TypeError`` unless the field holds one of ``kinds`` (a bool is no number here)."""
+    value = getattr(options, name)
+    if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
+        raise TypeError(f"{name} must be {what}, not {type(value).__name__} {value!r}")
+
+
+def _numbers(options: object, names: tuple[str, ...], *, optional: bool = False) -> None:
+    kinds: tuple[type, ...] = (int, float, type(None)) if optional else (int, float)
+    for name in names:
+        _require(options, name, kinds, "a number" + (" or None" if optional else ""))
+
+
+def _proxy(options: ResolveOptions | DownloadOptions) -> None:
+    """``proxy`` is an http:// URL with a host (aiohttp and Chromium both take those);
+    ``no_proxy`` a set of names, like ``allow_hosts``."""
+    proxy = options.proxy
+    _require(options, "proxy", (str, type(None)), "an http:// URL or None")
+    if proxy is not None:
+        parts = urlsplit(proxy)
+        if parts.scheme != "http" or not parts.hostname or parts.path not in ("", "/"):
+            raise ValueError(f"proxy must be an http://host:port URL, not {proxy!r}")
+    bypass = options.no_proxy
+    if isinstance(bypass, str | bytes) or not isinstance(bypass, Iterable):
+        raise TypeError(f"no_proxy must be a set of host names, not {type(bypass).__name__}")
+    object.__setattr__(options, "no_proxy", frozenset(h.strip() for h in bypass if h.strip()))
+
+
+def _callback(options: object, name: str) -> None:
+    value = getattr(options, name)
+    if value is not None and not callable(value):
+        raise TypeError(f"{name} must be a function or None, not {type(value).__name__}")
+
+
+def _path(options: object, name: str) -> None:
+    """A path field accepts ``str`` or any ``os.PathLike`` and holds a ``Path``."""
+    value = getattr(options, name)
+    if value is None or isinstance(value, Path):
+        return
+    if not isinstance(value, str | os.PathLike):
+        raise TypeError(f"{name} must be a path or None, not {type(value).__name__} {value!r}")
+    object.__setattr__(options, name, Path(value))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -36,13 +99,13 @@ class ResolveOptions:
     """``auto``: the live page (static, then the browser), then the archive; ``static``,
     ``browser``: the live page only, that way; ``archive``: the archive only."""
     wayback: WaybackOptions | None = field(default_factory=WaybackOptions)
+    """The archive that ``auto`` and ``archive`` fall back to (IA's Wayback Machine unless set;
+    a pywb works the same); None keeps ``auto`` to the live site."""
     warc_paths: tuple[Path, ...] = ()
     """WARC files (or folders of them) to resolve from, with nothing else: the page and the
     media both come from their records and nothing touches the network."""
     index_cache_dir: Path | None = None
     """Where WARC indexes go when a WARC's own folder is read-only."""
-    """The archive that ``auto`` and ``archive`` fall back to (IA's Wayback Machine unless set;
-    a pywb works the same); None keeps ``auto`` to the live site."""
     on_archive_wait: OnWait | None = None
     browser_fallback: bool = True
     """Whether ``auto`` may start a browser for a page that needs one; False keeps it to
@@ -64,8 +127,35 @@ class ResolveOptions:
     full-size file (clean first); ``md``, ``ld``: that rendition. Missing is ``NoVideoFound``."""
     no_watermark: bool = False
     """Take a clean file or none: a page that offers only a watermarked one is ``NoVideoFound``."""
+    on_retry: RetryCallback | None = None
+    """Hears each wait between attempts (the CLI prints it); ``timeout`` bounds them all."""
+    proxy: str | None = None
+    """An ``http://[user:pass@]host:port`` proxy for every request (the page, the browser)."""
+    no_proxy: frozenset[str] = field(default_factory=frozenset)
+    """Hosts reached directly, as curl reads ``NO_PROXY`` (``*``, names, addresses, CIDR)."""
 
     def __post_init__(self) -> None:
+        _require(self, "mode", (str,), "one of " + ", ".join(MODES))
+        _numbers(self, ("timeout",))
+        _require(self, "retries", (int,), "a whole number")
+        _require(self, "max_page_bytes", (int,), "a whole number")
+        _require(self, "browser_pages", (int,), "a whole number")
+        _require(self, "user_agent", (str,), "a string")
+        _callback(self, "on_retry")
+        _callback(self, "on_archive_wait")
+        _proxy(self)
+        for name in (
+            "cookies_file",
+            "har_path",
+            "record_har_path",
+            "chromium_path",
+            "page_file",
+            "index_cache_dir",
+        ):
+            _path(self, name)
+        if isinstance(self.warc_paths, str | os.PathLike):
+            raise TypeError("warc_paths must be a tuple of paths (write (path,) for one file)")
+        object.__setattr__(self, "warc_paths", tuple(Path(p) for p in self.warc_paths))
         if self.mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)}, not {self.mode!r}")
         if self.timeout <= 0:
@@ -80,7 +170,7 @@ class ResolveOptions:
             raise ValueError(f"quality must be best, source, md or ld, not {self.quality!r}")
         if self.mode == "archive" and self.wayback is None:
             raise ValueError("mode 'archive' needs an archive (wayback options)")
-        object.__setattr__(self, "allow_hosts", _normalise_hosts(frozenset(self.allow_hosts)))
+        object.__setattr__(self, "allow_hosts", _normalise_hosts(self.allow_hosts))
 
     @property
     def archive_hosts(self) -> frozenset[str]:
@@ -138,8 +228,27 @@ class DownloadOptions:
     verify_video: bool = True
     local_files: frozenset[Path] = field(default_factory=frozenset)
     """WARC files ``warc:`` media URLs may be read from (``ResolveOptions.warc_files``)."""
+    max_filesize: int | None = DEFAULT_MAX_FILESIZE
+    """Refuse a file the server claims, or turns out, to be bigger (None: no limit)."""
+    on_retry: RetryCallback | None = None
+    """Hears each wait between attempts; ``total_timeout`` bounds them all."""
+    proxy: str | None = None
+    """An ``http://[user:pass@]host:port`` proxy for the download."""
+    no_proxy: frozenset[str] = field(default_factory=frozenset)
+    """Hosts reached directly, as curl reads ``NO_PROXY``."""
 
     def __post_init__(self) -> None:
+        _numbers(self, ("connect_timeout", "read_timeout", "total_timeout"))
+        _numbers(self, ("backoff_initial", "backoff_max"))
+        _numbers(self, ("limit_rate",), optional=True)
+        for name in ("retries", "chunk_size", "connections", "max_reresolve"):
+            _require(self, name, (int,), "a whole number")
+        _require(self, "user_agent", (str,), "a string")
+        _require(self, "verify_video", (bool,), "True or False")
+        _callback(self, "on_retry")
+        _proxy(self)
+        _require(self, "max_filesize", (int, type(None)), "a whole number of bytes or None")
+        _path(self, "cookies_file")
         for name in ("connect_timeout", "read_timeout", "total_timeout"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive")
@@ -153,6 +262,9 @@ class DownloadOptions:
             raise ValueError("limit_rate must be positive")
         if self.max_reresolve < 0:
             raise ValueError("max_reresolve must be zero or more")
+        if self.max_filesize is not None and self.max_filesize < 1:
+            raise ValueError("max_filesize must be positive (or None for no limit)")
+        object.__setattr__(self, "allow_hosts", _normalise_hosts(self.allow_hosts))
 
     def trusting(
         self, hosts: frozenset[str], files: frozenset[Path] = frozenset()
@@ -164,4 +276,3 @@ class DownloadOptions:
         return replace(
             self, allow_hosts=self.allow_hosts | hosts, local_files=self.local_files | files
         )
-        object.__setattr__(self, "allow_hosts", _normalise_hosts(frozenset(self.allow_hosts)))

@@ -4,8 +4,8 @@ Temporal activities (README, "Use").
 OUTPUT is a file, or a folder (then ``<share-id>.mp4`` inside it). A folder is one that exists,
 or a path written with a trailing slash (``videos/``), which the download creates; without the
 slash a path that does not exist names the file. With no OUTPUT the file goes to
-``<system temp>/sora_videos``. Paths that come from somewhere else (a workflow's input) are
-confined to the folder the caller owns.
+``<system temp>/sora_videos``, made private to the user first (``ready_default_dir``). Paths
+that come from somewhere else (a workflow's input) are confined to the folder the caller owns.
 """
 
 from __future__ import annotations
@@ -20,11 +20,25 @@ __all__ = [
     "file_name",
     "names_a_folder",
     "output_path_for",
+    "ready_default_dir",
 ]
 
 
 def default_output_dir() -> Path:
     return Path(tempfile.gettempdir()) / "sora_videos"
+
+
+def ready_default_dir() -> Path:
+    """The default folder, created (mode 0700) or checked before anything is written in it.
+
+    It lives in the shared temp folder, so another local user may have made it first
+    (``LocalFileError`` naming the fix when it is theirs or others may write in it).
+    """
+    from .safefs import prepare_private_folder
+
+    folder = default_output_dir()
+    prepare_private_folder(folder)
+    return folder
 
 
 def file_name(share_id: str) -> str:

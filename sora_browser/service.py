@@ -7,7 +7,7 @@ the CDN, and re-resolving the share link when a signed URL expires mid-download.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
@@ -16,7 +16,7 @@ from .client import SoraClient
 from .download import VideoDownloader
 from .models import DownloadResult, ProgressCallback, ResolvedVideo
 from .options import DownloadOptions, ResolveOptions
-from .output import output_path_for
+from .output import output_path_for, ready_default_dir
 
 __all__ = ["Extraction", "SoraClient", "SoraExtractionService"]
 
@@ -31,6 +31,19 @@ class Extraction:
         return {**self.resolved.to_json(), **self.download.to_json()}
 
 
+def shared_policy(
+    resolve: ResolveOptions | None, download: DownloadOptions | None
+) -> tuple[ResolveOptions, DownloadOptions]:
+    """Both option sets with one policy: the hosts either allows, allowed for both.
+
+    A host allowed for resolution (a mirror, the fixture site) serves its media from the same
+    place; refusing it for the download alone only made the second half fail.
+    """
+    resolve, download = resolve or ResolveOptions(), download or DownloadOptions()
+    hosts = resolve.allow_hosts | download.allow_hosts
+    return replace(resolve, allow_hosts=hosts), replace(download, allow_hosts=hosts)
+
+
 class SoraExtractionService:
     """Resolve a share link and download its video, with retries, resume and re-resolution."""
 
@@ -43,6 +56,7 @@ class SoraExtractionService:
         client: SoraClient | None = None,
         downloader: VideoDownloader | None = None,
     ) -> None:
+        resolve_options, download_options = shared_policy(resolve_options, download_options)
         self.client = client or SoraClient(resolve_options)
         # Videos found in an archive are downloaded from its replay: its host is trusted.
         options = self.client.options
@@ -60,8 +74,11 @@ class SoraExtractionService:
         *,
         progress: ProgressCallback | None = None,
     ) -> Extraction:
+        default_dir = self.output_dir
+        if output_path is None and default_dir is None:
+            default_dir = ready_default_dir()  # refused before anything is fetched
         resolved = await self.client.resolve(share_url)
-        target = output_path_for(resolved.share_id, output_path, default_dir=self.output_dir)
+        target = output_path_for(resolved.share_id, output_path, default_dir=default_dir)
 
         async def refresh() -> str:
             # A signed CDN URL lives a few days; a fresh page visit signs a new one.

@@ -46,13 +46,18 @@ class Run:
         return [json.loads(line) for line in self.out.splitlines() if line.strip()]
 
 
+# A proxy in the test runner's environment would carry the CLI's loopback traffic elsewhere.
+PROXY_ENV = frozenset({"https_proxy", "http_proxy", "all_proxy", "no_proxy"})
+
+
 async def sora(*args: str, env: dict[str, str] | None = None, limit: float = 120) -> Run:
+    base = {k: v for k, v in os.environ.items() if k.lower() not in PROXY_ENV}
     proc = await asyncio.create_subprocess_exec(
         SORA,
         *args,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
-        env={**os.environ, **(env or {})},
+        env={**base, **(env or {})},
     )
     out, err = await asyncio.wait_for(proc.communicate(), limit)
     assert proc.returncode is not None
@@ -339,8 +344,8 @@ async def test_batch_downloads_one_video_once_whatever_the_link_form(
 
 @pytest.mark.browser
 async def test_auto_mode_keeps_the_static_diagnosis(site: FixtureSite) -> None:
-    # Static parsing saw a media URL the policy refuses; the browser then found nothing
-    # usable either. The one error line says both, not just "could not find".
+    # Static parsing saw only a media URL the policy refuses: that is the diagnosis, in one
+    # line, and no browser is started to read the same page again.
     run = await sora("resolve", share_url(site, "refused_host"), *ALLOW)
     assert run.code == 3
     assert "refused by the URL policy" in run.err

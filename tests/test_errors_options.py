@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import errno
+from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -76,3 +78,37 @@ def test_options_are_frozen_and_normalise_hosts() -> None:
     changed = dataclasses.replace(options, mode="static")
     assert changed.mode == "static"
     assert changed.allow_hosts == options.allow_hosts
+
+
+@pytest.mark.parametrize("options", [ResolveOptions, DownloadOptions])
+def test_a_host_string_is_not_a_set_of_characters(options: type[Any]) -> None:
+    with pytest.raises(TypeError, match="allow_hosts must be a set of host names"):
+        options(allow_hosts="127.0.0.1")
+    with pytest.raises(ValueError, match="has a port"):
+        options(allow_hosts=frozenset({"127.0.0.1:8765"}))
+    assert options(allow_hosts=["[::1]", "0x7f000001"]).allow_hosts == {"::1", "127.0.0.1"}
+
+
+@pytest.mark.parametrize(
+    ("options", "field", "value"),
+    [
+        (ResolveOptions, "timeout", "30"),
+        (ResolveOptions, "retries", 2.5),
+        (ResolveOptions, "retries", True),
+        (ResolveOptions, "mode", None),
+        (ResolveOptions, "chromium_path", 7),
+        (DownloadOptions, "total_timeout", "300"),
+        (DownloadOptions, "connections", "4"),
+        (DownloadOptions, "limit_rate", "2M"),
+        (DownloadOptions, "verify_video", "no"),
+        (DownloadOptions, "cookies_file", b"/tmp/c.txt"),
+    ],
+)
+def test_options_check_their_types(options: type[Any], field: str, value: object) -> None:
+    with pytest.raises(TypeError, match=field):
+        options(**{field: value})
+
+
+def test_path_options_take_strings() -> None:
+    assert ResolveOptions(har_path="a.har").har_path == Path("a.har")  # type: ignore[arg-type]
+    assert DownloadOptions(cookies_file="c.txt").cookies_file == Path("c.txt")  # type: ignore[arg-type]

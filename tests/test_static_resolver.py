@@ -14,6 +14,7 @@ from sora_browser.errors import (
     FetchError,
     HTTPStatusError,
     LoginRequired,
+    MediaRefused,
     NoVideoFound,
     PageGone,
 )
@@ -145,7 +146,7 @@ async def test_no_retries_means_one_request(site: FixtureSite) -> None:
 async def test_refused_media_host_is_never_fetched(site: FixtureSite) -> None:
     with pytest.raises(NoVideoFound) as info:
         await resolve(site, "refused_host")
-    assert type(info.value) is NoVideoFound
+    assert type(info.value) is MediaRefused  # exit 3, and no browser fallback (chain.py)
     assert "localhost" in str(info.value)
     assert requested_paths(site) == [urlsplit(link_to(site, "refused_host").url).path]
     assert site.stats.total_bytes() == 0

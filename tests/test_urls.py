@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -11,6 +12,8 @@ import pytest
 from sora_browser.errors import BadInput, InvalidShareURL, PolicyRefused
 from sora_browser.urls import (
     UrlPolicy,
+    allowed_host,
+    canonical_host,
     is_expired,
     parse_share_url,
     signed_url_expiry,
@@ -218,3 +221,100 @@ def test_checking_a_good_link_loads_no_http_stack() -> None:
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "False"
+
+
+# --- one address, however written (issue: hostile input) --------------------------------------
+
+# 127.0.0.2 as browsers and inet_aton also accept it: each must be refused as 127.0.0.2.
+SPELLINGS_OF_127_0_0_2 = [
+    "127.0.0.2",
+    "0x7f000002",
+    "0X7F000002",
+    "2130706434",
+    "0177.0.0.2",
+    "0177.0.0.02",
+    "127.2",
+    "127.0.2",
+    "0x7f.0.0.0x2",
+    "127.0.0.2.",
+    "127.0.0.%32",
+    "１２７．０．０．２",  # full-width digits and dots: IDNA maps them to ASCII
+    "[::ffff:127.0.0.2]",
+    "[::ffff:7f00:2]",
+    "[::127.0.0.2]",
+    "[64:ff9b::7f00:2]",
+    "[2002:7f00:2::]",
+]
+
+
+@pytest.mark.parametrize("host", SPELLINGS_OF_127_0_0_2)
+def test_every_spelling_of_an_address_gets_one_refusal(host: str) -> None:
+    with pytest.raises(PolicyRefused) as caught:
+        UrlPolicy().check_url(f"http://{host}:8080/v.mp4")
+    assert "non-public address" in caught.value.message
+    if not host.startswith("[") or "ffff" in host:  # IPv4-mapped: the IPv4 address itself
+        assert "address 127.0.0.2:" in caught.value.message
+
+
+@pytest.mark.parametrize("host", ["0x7f000002", "2130706434", "0177.0.0.2", "127.2"])
+def test_an_allowed_address_is_allowed_in_every_spelling(host: str) -> None:
+    UrlPolicy(frozenset({"127.0.0.2"})).check_url(f"http://{host}/v.mp4")
+    assert canonical_host(host) == "127.0.0.2"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://1.2.3.09/v.mp4",  # ends in a number, but 09 is no octal: no browser connects
+        "http://4294967296/v.mp4",
+        "http://1.2.3.4.5/v.mp4",
+        "http://[::1/v.mp4",
+        "http://example.com:99999/v.mp4",
+        "http://127.0.0.2\\@example.com/v.mp4",
+    ],
+)
+def test_malformed_hosts_are_refused_not_crashed_on(url: str) -> None:
+    with pytest.raises(PolicyRefused):
+        UrlPolicy().check_url(url)
+
+
+def test_ipv6_share_links_keep_their_brackets() -> None:
+    policy = UrlPolicy(frozenset({"::1"}))
+    link = parse_share_url(f"http://[::1]:9000/p/{POST}", policy=policy)
+    assert link.url == f"http://[::1]:9000/p/{POST}"
+    assert parse_share_url(f"http://[0:0:0:0:0:0:0:1]/p/{POST}", policy=policy).url == (
+        f"http://[::1]/p/{POST}"
+    )
+
+
+def test_share_link_with_a_bad_port_is_invalid_not_a_crash() -> None:
+    with pytest.raises(InvalidShareURL):
+        parse_share_url(f"https://sora.chatgpt.com:99999/p/{POST}")
+
+
+@pytest.mark.parametrize(
+    ("value", "fix"),
+    [
+        ("127.0.0.1:8765", "allow the host alone (127.0.0.1)"),
+        ("[::1]:8765", "allow the host alone (::1)"),
+        ("http://127.0.0.1", "allow the host alone (127.0.0.1)"),
+        ("https://mirror.test/p/", "allow the host alone (mirror.test)"),
+        ("mirror.test/p", "allow the host alone (mirror.test)"),
+    ],
+)
+def test_allowed_host_refuses_ports_and_urls_naming_the_fix(value: str, fix: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(fix)):
+        allowed_host(value)
+
+
+@pytest.mark.parametrize(
+    ("value", "host"),
+    [
+        ("Mirror.Test.", "mirror.test"),
+        ("[::1]", "::1"),
+        ("::1", "::1"),
+        ("0x7f000001", "127.0.0.1"),
+    ],
+)
+def test_allowed_host_normalises(value: str, host: str) -> None:
+    assert allowed_host(value) == host

@@ -24,7 +24,7 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
-from .._http import new_session, open_url, parse_retry_after, status_error
+from .._http import Proxy, new_session, open_url, parse_retry_after, status_error
 from ..errors import (
     ArchiveAnswerError,
     ArchiveRateLimited,
@@ -55,9 +55,12 @@ class WaybackClient:
         on_wait: OnWait | None = None,
         limiter: ArchiveLimiter | None = None,
         cache: CdxCache | None = None,
+        proxy: Proxy | None = None,
     ) -> None:
         self.options = options = options or WaybackOptions()
         self._on_wait = on_wait
+        self.proxy = proxy
+        """The caller's HTTP proxy, for the archive's requests as for every other."""
         self._limiter = limiter or limiter_for(
             options.cdx_netloc, "cdx", per_minute=options.cdx_budget
         )
@@ -215,7 +218,12 @@ class WaybackClient:
         self.waited += grant.waited
         session = self._session_for_use()
         async with open_url(
-            session, url, policy=self._policy, headers=_HEADERS, what="archive CDX URL"
+            session,
+            url,
+            policy=self._policy,
+            headers=_HEADERS,
+            what="archive CDX URL",
+            proxy=self.proxy,
         ) as response:
             if response.status == 429:
                 raise self._rate_limited(response, grant, url)
@@ -288,6 +296,7 @@ class WaybackClient:
                 user_agent=self.options.user_agent,
                 timeout=aiohttp.ClientTimeout(total=self.options.timeout),
                 limit=4,
+                proxy=self.proxy,
             )
         return self._session
 

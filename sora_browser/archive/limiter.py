@@ -31,6 +31,8 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Literal
 
+from ..deadline import not_counted
+
 Kind = Literal["cdx", "replay"]
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
@@ -104,7 +106,8 @@ class ArchiveLimiter:
             if delay > 0:
                 if on_wait is not None:
                     on_wait(delay, reason)
-                await self._sleep(delay)
+                with not_counted():  # a wait shared by the process is not this job's time
+                    await self._sleep(delay)
             if not self._paused_since(send_at):
                 break
         now = self._clock()

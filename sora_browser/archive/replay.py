@@ -168,7 +168,11 @@ class Replay:
             grant = await self.limiter.acquire(self.options.on_archive_wait)
             try:
                 async with _http.open_url(
-                    self._session_for_use(), url, policy=self.policy, what="archive replay"
+                    self._session_for_use(),
+                    url,
+                    policy=self.policy,
+                    what="archive replay",
+                    proxy=self.client.proxy,
                 ) as response:
                     if response.status == 429 and attempt + 1 < MAX_ATTEMPTS:
                         retry_after = _http.parse_retry_after(response.headers.get("Retry-After"))
@@ -197,6 +201,7 @@ class Replay:
                 policy=self.policy,
                 user_agent=self.client.options.user_agent,
                 timeout=aiohttp.ClientTimeout(total=self.options.timeout),
+                proxy=self.client.proxy,
             )
         return self._session
 

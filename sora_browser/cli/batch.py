@@ -1,15 +1,21 @@
 """``sora-browser batch``: many links, a bounded number at a time, one result line per link.
 
 One service (so one aiohttp session and at most one browser) serves every link. A failed link
-never stops the others; the command exits 1 when any failed, after trying them all. With
-``--archive FILE`` links already downloaded are skipped, as in yt-dlp's download archive.
+never stops the others, whatever it failed with (an unexpected error is reported for its link
+like any other); the command exits 1 when any failed, after trying them all, with the summary.
+With ``--archive FILE`` links already downloaded are skipped, as in yt-dlp's download archive.
+
+Everything that can be checked is checked before the first link starts: the links (``inputs``:
+UTF-8 files, exit 2 otherwise), the output folder, and the archive file (its folder created,
+opened for appending without following a planted symlink; exit 5 when it cannot be).
 """
 
 from __future__ import annotations
 
 import asyncio
-import sys
-from collections.abc import Iterable
+import contextlib
+import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,36 +29,50 @@ from .options import (
     output_dir_option,
 )
 from .progress import format_size
-from .runner import KEPT_PART, emit_json, run, say
+from .runner import KEPT_PART, emit_json, report_failure, run, say
 
 ARCHIVE_PREFIX = "sora "
 
 
-def read_links(inputs: Iterable[str]) -> list[str]:
-    """URLs from arguments and from files of links (``-`` is stdin); ``#`` starts a comment."""
-    links: list[str] = []
-    for item in inputs:
-        if item == "-":
-            links.extend(_link_lines(sys.stdin.read()))
-        elif "://" not in item and Path(item).is_file():
-            links.extend(_link_lines(Path(item).read_text(encoding="utf-8")))
-        else:
-            links.append(item.strip())
-    return list(dict.fromkeys(link for link in links if link))
+class DownloadArchive:
+    """The ``--archive`` file: share ids already done, and a descriptor to add more."""
 
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self.done: set[str] = set()
+        self._fd = -1
 
-def _link_lines(text: str) -> list[str]:
-    lines = (line.split("#", 1)[0].strip() for line in text.splitlines())
-    return [line for line in lines if line]
+    @contextlib.contextmanager
+    def opened(self) -> Iterator[DownloadArchive]:
+        """Read the ids and hold the file open for appending (never through a symlink)."""
+        from .. import safefs
+        from ..errors import local_errors
+        from .inputs import decode
 
+        if self.path is None:
+            yield self
+            return
+        with local_errors("create the archive's folder"):
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        text = decode(safefs.read_bytes(self.path) or b"", str(self.path))
+        self.done = {
+            line.removeprefix(ARCHIVE_PREFIX).strip()
+            for line in text.splitlines()
+            if line.startswith(ARCHIVE_PREFIX)
+        }
+        self._fd = safefs.open_append(self.path)
+        try:
+            yield self
+        finally:
+            os.close(self._fd)
+            self._fd = -1
 
-def load_archive(path: Path | None) -> set[str]:
-    if path is None or not path.exists():
-        return set()
-    lines = path.read_text(encoding="utf-8").splitlines()
-    return {
-        line[len(ARCHIVE_PREFIX) :].strip() for line in lines if line.startswith(ARCHIVE_PREFIX)
-    }
+    def add(self, share_id: str) -> None:
+        from ..errors import local_errors
+
+        if self._fd >= 0:
+            with local_errors(f"write {self.path}"):
+                os.write(self._fd, f"{ARCHIVE_PREFIX}{share_id}\n".encode())
 
 
 @click.command()
@@ -77,15 +97,10 @@ def batch(
     output_dir: Path | None,
     jobs: int,
     archive: Path | None,
-    connections: int,
-    limit_rate: float | None,
+    download: dict[str, Any],
 ) -> None:
-    """Download many links: arguments, or files with one link per line."""
-    links = drop_repeats(read_links(inputs), settings.allow_hosts, quiet=settings.quiet)
-    if not links:
-        raise click.UsageError("no links given")
-    download = {"connections": connections, "limit_rate": limit_rate}
-    work = _batch(settings, links, output_dir, jobs, archive, download)
+    """Download many links: arguments, or files with one link per line (UTF-8; - for stdin)."""
+    work = _batch(settings, inputs, output_dir, jobs, DownloadArchive(archive), download)
     run(work, settings.voice, on_interrupt=KEPT_PART)
 
 
@@ -118,24 +133,28 @@ def drop_repeats(links: list[str], allow_hosts: frozenset[str], *, quiet: bool) 
 
 async def _batch(
     settings: Settings,
-    links: list[str],
+    inputs: tuple[str, ...],
     output_dir: Path | None,
     jobs: int,
-    archive: Path | None,
+    archive: DownloadArchive,
     download: dict[str, Any],
 ) -> int:
-    from ..errors import local_errors
-    from ..output import default_output_dir
+    from ..errors import BadInput, local_errors
+    from ..output import ready_default_dir
+    from .inputs import read_links
 
-    folder = output_dir or default_output_dir()
+    links = drop_repeats(read_links(inputs), settings.allow_hosts, quiet=settings.quiet)
+    if not links:
+        raise BadInput("No links given")
+    folder = output_dir or ready_default_dir()
     with local_errors("create the output folder"):
         folder.mkdir(parents=True, exist_ok=True)
-    done = load_archive(archive)
     limit = asyncio.Semaphore(jobs)
-    async with settings.service(**download) as service:
-        outcomes = await asyncio.gather(
-            *(_one(settings, service, link, folder, limit, done, archive) for link in links)
-        )
+    with archive.opened():
+        async with settings.service(**download) as service:
+            outcomes = await asyncio.gather(
+                *(_one(settings, service, link, folder, limit, archive) for link in links)
+            )
     failed = outcomes.count(False)
     say(settings.quiet, f"{len(links) - failed} of {len(links)} links done, {failed} failed")
     return 1 if failed else 0
@@ -147,8 +166,7 @@ async def _one(
     link: str,
     folder: Path,
     limit: asyncio.Semaphore,
-    done: set[str],
-    archive: Path | None,
+    archive: DownloadArchive,
 ) -> bool:
     from ..errors import SoraBrowserError
     from ..output import output_path_for
@@ -158,21 +176,22 @@ async def _one(
     async with limit:
         try:
             share = parse_share_url(link, policy=UrlPolicy(settings.allow_hosts))
-            if share.share_id in done:
+            if share.share_id in archive.done:
                 say(settings.quiet, f"- {share.share_id}: already in the archive, skipped")
                 return True
             target = output_path_for(share.share_id, folder)
             extraction = await service.extract(share.url, target)
+            archive.add(share.share_id)
         except SoraBrowserError as exc:
             if settings.json_output:
                 emit_json(error_json(link, exc))
             click.echo(f"✗ {link}: {exc}", err=True)
             return False
+        except Exception as exc:  # a bug in one link must not take the others down
+            report_failure(settings.voice, link, exc, prefix=f"✗ {link}: ")
+            return False
     result = extraction.download
     if settings.json_output:
         emit_json(extraction.to_json())
     say(settings.quiet, f"✓ {share.share_id}  {format_size(result.size)}  {result.path}")
-    if archive is not None:
-        with archive.open("a", encoding="utf-8") as handle:
-            handle.write(f"{ARCHIVE_PREFIX}{share.share_id}\n")
     return True

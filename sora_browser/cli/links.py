@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from contextlib import AbstractAsyncContextManager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -22,11 +22,7 @@ if TYPE_CHECKING:
 @common_options
 @download_options
 def download(
-    settings: Settings,
-    url: str | None,
-    output: str | None,
-    connections: int,
-    limit_rate: float | None,
+    settings: Settings, url: str | None, output: str | None, download: dict[str, Any]
 ) -> None:
     """Download the video behind a share link URL to OUTPUT.
 
@@ -35,7 +31,7 @@ def download(
     --page FILE the URL may be left out: the saved page says which link it is.
     """
     url, output = link_and_output(settings, url, output)
-    work = _download(settings, url, output, connections, limit_rate)
+    work = _download(settings, url, output, download)
     run(work, settings.voice, share_url=url or str(settings.page), on_interrupt=KEPT_PART)
 
 
@@ -69,13 +65,12 @@ async def _download(
     settings: Settings,
     url: str | None,
     output: str | None,
-    connections: int,
-    limit_rate: float | None,
+    download: dict[str, Any],
 ) -> int:
     progress = ProgressLine(enabled=not settings.quiet and not settings.json_output)
     async with (
         _browser_first(settings, url, "sora_browser.service"),
-        settings.service(connections=connections, limit_rate=limit_rate) as service,
+        settings.service(**download) as service,
     ):
         try:
             extraction = await service.extract(url, output, progress=progress.update)

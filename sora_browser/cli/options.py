@@ -23,6 +23,7 @@ from .runner import Voice
 
 if TYPE_CHECKING:
     from ..archive.options import WaybackOptions
+    from ..models import RetryNotice
     from ..options import DownloadOptions, ResolveOptions
     from ..service import SoraExtractionService
 
@@ -231,9 +232,66 @@ LONG_WAIT = 5.0
 
 
 def allowed_hosts(values: tuple[str, ...]) -> frozenset[str]:
-    """``--allow-host`` values plus the comma-separated ``SORA_BROWSER_ALLOW_HOSTS``."""
+    """``--allow-host`` values plus the comma-separated ``SORA_BROWSER_ALLOW_HOSTS``.
+
+    A value with a port or a scheme is refused (exit 2, naming the fix): the policy is about
+    hosts, and keeping such a value would silently allow nothing.
+    """
+    from ..urls import allowed_host
+
     raw = os.environ.get("SORA_BROWSER_ALLOW_HOSTS", "")
-    return frozenset(h.strip() for h in (*values, *raw.split(",")) if h.strip())
+    hosts: set[str] = set()
+    for where, items in (("--allow-host", values), ("SORA_BROWSER_ALLOW_HOSTS", raw.split(","))):
+        for item in (i for i in items if i.strip()):
+            try:
+                hosts.add(allowed_host(item))
+            except ValueError as exc:
+                raise click.BadParameter(str(exc), param_hint=where) from None
+    return frozenset(hosts)
+
+
+PROXY_VARIABLES = (
+    "HTTPS_PROXY",
+    "https_proxy",
+    "HTTP_PROXY",
+    "http_proxy",
+    "ALL_PROXY",
+    "all_proxy",
+)
+
+
+def proxy_option() -> Decorator[Any]:
+    return click.option(
+        "--proxy",
+        metavar="URL",
+        help="HTTP proxy for every request, e.g. http://proxy:3128 ('' for none; default:"
+        " HTTPS_PROXY, HTTP_PROXY or ALL_PROXY, with NO_PROXY).",
+    )
+
+
+def proxy_settings(value: str | None) -> tuple[str | None, frozenset[str]]:
+    """The proxy (``--proxy``, else the environment, as curl and yt-dlp read it) and the
+    hosts that bypass it (``NO_PROXY``). The library reads no environment: it gets these."""
+    where = "--proxy"
+    if value is None:
+        where, value = next(
+            ((name, os.environ[name]) for name in PROXY_VARIABLES if os.environ.get(name)),
+            (where, None),
+        )
+    bypass = os.environ.get("NO_PROXY") or os.environ.get("no_proxy") or ""
+    return _proxy_url(value, where), frozenset(h.strip() for h in bypass.split(",") if h.strip())
+
+
+def _proxy_url(value: str | None, where: str) -> str | None:
+    if not value or not value.strip():
+        return None
+    url = value.strip() if "://" in value else "http://" + value.strip()  # as curl reads it
+    if not url.startswith("http://"):
+        scheme = url.split("://", 1)[0]
+        raise click.BadParameter(
+            f"{value!r}: only http:// proxies are supported, not {scheme}://", param_hint=where
+        )
+    return url
 
 
 def apply(func: F, options: list[Decorator[Any]]) -> F:
@@ -263,6 +321,8 @@ class Settings:
     wayback: WaybackOptions | None
     warc: tuple[Path, ...] = ()
     page: Path | None = None
+    proxy: str | None = None
+    no_proxy: frozenset[str] = frozenset()
 
     @property
     def quiet(self) -> bool:
@@ -296,21 +356,32 @@ class Settings:
             warc_paths=self.warc,
             index_cache_dir=cache_folder().parent,
             page_file=self.page,
+            on_retry=self.retry_line(),
+            proxy=self.proxy,
+            no_proxy=self.no_proxy,
         )
 
-    def download_options(
-        self, connections: int = 0, limit_rate: float | None = None
-    ) -> DownloadOptions:
+    def download_options(self, **download: Any) -> DownloadOptions:
+        """``download``: what ``download_options`` collected (``--connections``, ...)."""
         from ..options import DownloadOptions
 
         return DownloadOptions(
             allow_hosts=self.allow_hosts,
             total_timeout=self.timeout,
             retries=self.retries,
-            connections=connections,
-            limit_rate=limit_rate,
             cookies_file=self.cookies,
+            on_retry=self.retry_line(),
+            proxy=self.proxy,
+            no_proxy=self.no_proxy,
+            **download,
         )
+
+    def retry_line(self) -> Callable[[RetryNotice], None] | None:
+        """One line on stderr before each wait between attempts ("retrying in 2.0 s: HTTP
+        503 ..."), so a slow failure is never silent; nothing with ``-q``."""
+        if self.quiet:
+            return None
+        return lambda notice: click.echo(str(notice), err=True)
 
     def service(self, **download: Any) -> SoraExtractionService:
         from ..service import SoraExtractionService
@@ -336,6 +407,7 @@ def _settings(kwargs: dict[str, Any]) -> Settings:
         verbose=kwargs.pop("verbose"),
         json_output=kwargs.pop("json_output"),
     )
+    proxy, no_proxy = proxy_settings(kwargs.pop("proxy"))
     return Settings(
         mode=mode,
         voice=voice,
@@ -350,6 +422,8 @@ def _settings(kwargs: dict[str, Any]) -> Settings:
         wayback=wayback,
         warc=kwargs.pop("warc"),
         page=kwargs.pop("page"),
+        proxy=proxy,
+        no_proxy=no_proxy,
     )
 
 
@@ -397,14 +471,26 @@ def common_options(func: F) -> F:
             ),
             _file_option("--record-har", "Save the browser session to this HAR file."),
             chromium_option(),
+            proxy_option(),
             verbosity_options,
         ],
     )
 
 
+DOWNLOAD_OPTIONS = ("connections", "limit_rate", "max_filesize")
+
+
 def download_options(func: F) -> F:
-    return apply(
-        func,
+    """Options of the commands that download; they arrive as one dict, ``download``, of
+    ``DownloadOptions`` fields (a new one is added here only)."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        download = {name: kwargs.pop(name) for name in DOWNLOAD_OPTIONS}
+        return func(*args, download=download, **kwargs)
+
+    return apply(  # type: ignore[return-value]
+        wrapper,
         [
             number_option(
                 "--connections",
@@ -419,6 +505,14 @@ def download_options(func: F) -> F:
                 metavar="RATE",
                 callback=_parse_rate,
                 help="Cap the speed, e.g. 500K or 2M (bytes per second).",
+            ),
+            click.option(
+                "--max-filesize",
+                metavar="SIZE",
+                default="4G",
+                show_default=True,
+                callback=_parse_size,
+                help="Refuse a video the server claims, or turns out, to be bigger (e.g. 500M).",
             ),
         ],
     )
@@ -435,3 +529,17 @@ def _parse_rate(ctx: click.Context, param: click.Parameter, value: str | None) -
         raise click.BadParameter(f"{value!r} is not a rate like 500K, 2M or 1.5M")
     scale = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3}[match.group(2).lower()]
     return float(match.group(1)) * scale
+
+
+_SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?\s*$", re.IGNORECASE)
+
+
+def _parse_size(ctx: click.Context, param: click.Parameter, value: str) -> int:
+    match = _SIZE_RE.match(value)
+    size = 0
+    if match:
+        scale = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
+        size = int(float(match.group(1)) * scale[match.group(2).lower()])
+    if size < 1:
+        raise click.BadParameter(f"{value!r} is not a size like 500M, 4G or 1.5G")
+    return size

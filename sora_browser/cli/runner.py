@@ -80,8 +80,13 @@ def run(
     sys.exit(code)
 
 
-def report_failure(voice: Voice, share_url: str | None, exc: BaseException) -> int:
-    """Print ``exc`` as one line (and a JSON record with ``--json``); return its exit code."""
+def report_failure(
+    voice: Voice, share_url: str | None, exc: BaseException, *, prefix: str = ""
+) -> int:
+    """Print ``exc`` as one line (and a JSON record with ``--json``); return its exit code.
+
+    ``prefix`` starts the line (batch names the link a failure belongs to).
+    """
     from ..errors import SoraBrowserError
     from .json_output import error_json
 
@@ -92,8 +97,8 @@ def report_failure(voice: Voice, share_url: str | None, exc: BaseException) -> i
     if voice.json_output and share_url is not None:
         emit_json(error_json(share_url, exc))
     known = isinstance(exc, SoraBrowserError)
-    prefix = "error" if known else "internal error (please report; -v shows details)"
-    click.echo(f"{prefix}: {exc}", err=True)
+    kind = "error" if known else "internal error (please report; -v shows details)"
+    click.echo(f"{prefix}{kind}: {exc}", err=True)
     return exc.exit_code if isinstance(exc, SoraBrowserError) else 1
 
 

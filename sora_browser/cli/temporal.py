@@ -32,11 +32,12 @@ from .options import (
     mode_option,
     number_option,
     output_dir_option,
+    proxy_settings,
     retries_option,
     timeout_option,
     verbosity_options,
 )
-from .runner import Voice, run
+from .runner import Voice, report_failure, run
 
 if TYPE_CHECKING:
     from ..archive.options import WaybackOptions
@@ -123,6 +124,8 @@ def _setup_logging(voice: Voice) -> None:
 def worker(**kwargs: Any) -> None:
     """Run a Temporal worker for the sora-browser workflows and activities."""
     voice = _voice(kwargs)
+    allowed_hosts(kwargs["allow_host"])  # a bad value is exit 2 now, not once connected
+    proxy_settings(None)
     _setup_logging(voice)
     connect = _connect_options(kwargs)
     run(_worker(connect, voice=voice, **kwargs), voice, hard_exit=True)
@@ -175,16 +178,18 @@ def _activities(
     if mode == "archive" and wayback is None:
         raise click.UsageError("--mode archive needs the archive; drop --no-wayback")
     hosts = allowed_hosts(allow_host)
+    proxy, no_proxy = proxy_settings(None)  # the worker's environment, as curl reads it
+    network: dict[str, Any] = {"allow_hosts": hosts, "proxy": proxy, "no_proxy": no_proxy}
     resolve = ResolveOptions(
         mode=mode,  # type: ignore[arg-type]
-        allow_hosts=hosts,
         chromium_path=chromium,
         wayback=wayback,
         on_archive_wait=lambda seconds, why: logging.getLogger(__name__).warning(
             "waiting %.0f s for the archive (%s)", seconds, why
         ),
+        **network,
     )
-    download = DownloadOptions(allow_hosts=hosts, retries=retries, total_timeout=timeout)
+    download = DownloadOptions(retries=retries, total_timeout=timeout, **network)
     return SoraActivities(resolve, download, output_dir)
 
 
@@ -248,15 +253,21 @@ def submit(inputs: tuple[str, ...], **kwargs: Any) -> None:
     URL|FILE: share links, or files with one link per line (``-`` reads stdin). With --wait
     the command exits 1 when any link failed.
     """
+    from ..errors import BadInput
     from ..temporal.data import ActivityPolicy, SoraExtractionInput
-    from .batch import drop_repeats, read_links
+    from .batch import drop_repeats
+    from .inputs import read_links
     from .starter import submit_links
 
     voice = _voice(kwargs, json_output=kwargs.pop("json_output"))
     connect = _connect_options(kwargs)
+    try:
+        given = read_links(inputs)
+    except BadInput as exc:  # a links file that cannot be read: exit 2 before connecting
+        sys.exit(report_failure(voice, None, exc))
     # The workers judge the links; this only keeps one workflow per video (the env's
     # allowed hosts help it see that two loopback links are the same).
-    urls = drop_repeats(read_links(inputs), allowed_hosts(()), quiet=voice.quiet)
+    urls = drop_repeats(given, allowed_hosts(()), quiet=voice.quiet)
     mode, output_dir = kwargs.pop("mode"), kwargs.pop("output_dir")
     links = [SoraExtractionInput(share_url=u, mode=mode, output_dir=output_dir) for u in urls]
     policy = ActivityPolicy(

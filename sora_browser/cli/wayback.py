@@ -12,7 +12,13 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from .options import archive_location_options, archive_waits, verbosity_options
+from .options import (
+    archive_location_options,
+    archive_waits,
+    proxy_option,
+    proxy_settings,
+    verbosity_options,
+)
 from .runner import Voice, emit_json, run
 
 if TYPE_CHECKING:
@@ -40,6 +46,7 @@ def wayback() -> None:
     help="Also find out whether each link's video is archived (one more lookup per link).",
 )
 @archive_location_options
+@proxy_option()
 @verbosity_options
 def list_links(wayback: WaybackOptions | None, **kwargs: Any) -> None:
     """Print every archived share link under PREFIX once (default sora.chatgpt.com/p/)."""
@@ -49,7 +56,8 @@ def list_links(wayback: WaybackOptions | None, **kwargs: Any) -> None:
         json_output=kwargs.pop("json_output"),
     )
     assert wayback is not None, "listing never turns the archive off"
-    run(_list(wayback, voice, **kwargs), voice)
+    proxy, no_proxy = proxy_settings(kwargs.pop("proxy"))
+    run(_list(wayback, voice, proxy=(proxy, no_proxy), **kwargs), voice)
 
 
 async def _list(
@@ -60,13 +68,23 @@ async def _list(
     from_: str | None,
     to: str | None,
     check_media: bool,
+    proxy: tuple[str | None, frozenset[str]],
 ) -> int:
+    from .._http import Proxy
     from ..archive.client import WaybackClient
     from ..archive.replay import Replay
     from ..options import ResolveOptions
 
-    options = ResolveOptions(mode="archive", wayback=wayback, on_archive_wait=archive_waits(voice))
-    source = Replay(WaybackClient(wayback, on_wait=options.on_archive_wait), options)
+    options = ResolveOptions(
+        mode="archive",
+        wayback=wayback,
+        on_archive_wait=archive_waits(voice),
+        proxy=proxy[0],
+        no_proxy=proxy[1],
+    )
+    through = Proxy.of(options.proxy, options.no_proxy)
+    client = WaybackClient(wayback, on_wait=options.on_archive_wait, proxy=through)
+    source = Replay(client, options)
     return await list_archive(source, options, voice, [prefix], (from_, to), check_media)
 
 

@@ -11,7 +11,6 @@ callback (the share link resolved again) and the download continues from the ``.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -24,14 +23,30 @@ from tenacity import AsyncRetrying
 
 from .. import _http
 from ..cookies import load_cookies
-from ..errors import FetchError, IncompleteDownload, NotAVideo, SignatureExpired, local_errors
+from ..deadline import Deadline
+from ..errors import (
+    FetchError,
+    FileTooLarge,
+    IncompleteDownload,
+    NotAVideo,
+    SignatureExpired,
+    local_errors,
+)
 from ..models import Cookie, DownloadResult, MediaPiece, ProgressCallback, ResolvedVideo
 from ..options import DownloadOptions
 from ..urls import UrlPolicy, is_expired, signed_url_expiry
 from .assemble import Assembly
 from .partfile import PartFile, PartState
 from .pieces import PieceRun, connections_for, layout, probe_end
-from .ranges import RangeAnswer, RangeNotSatisfiable, RangeRequest, RestartNeeded, open_range
+from .ranges import (
+    OVERLAP_BYTES,
+    RangeAnswer,
+    RangeNotSatisfiable,
+    RangeRequest,
+    RestartNeeded,
+    check_overlap,
+    open_range,
+)
 from .ratelimit import TokenBucket
 from .writer import Writer, pump
 
@@ -84,6 +99,7 @@ class VideoDownloader:
     def __init__(self, options: DownloadOptions | None = None) -> None:
         self.options = options or DownloadOptions()
         self._policy = UrlPolicy(self.options.allow_hosts)
+        self._proxy = _http.Proxy.of(self.options.proxy, self.options.no_proxy)
         self._session: aiohttp.ClientSession | None = None
 
     async def __aenter__(self) -> VideoDownloader:
@@ -211,16 +227,16 @@ class VideoDownloader:
     @contextlib.asynccontextmanager
     async def _opened(self, output_path: Path) -> AsyncIterator[PartFile]:
         """The locked, open ``.part`` of ``output_path``; closed (and dropped if empty) after."""
-        part = PartFile(Path(output_path))
         with local_errors("create the output folder"):
-            part.output.parent.mkdir(parents=True, exist_ok=True)
+            Path(output_path).parent.mkdir(parents=True, exist_ok=True)
+        part = PartFile(Path(output_path))
         part.refuse_special_output()
         with part.locked():
             part.open()
             try:
                 yield part
-            except NotAVideo:
-                part.discard()  # not a video: nothing worth resuming
+            except (NotAVideo, FileTooLarge):
+                part.discard()  # not a video, or not one of ours: nothing worth resuming
                 raise
             finally:
                 part.close()
@@ -239,6 +255,7 @@ class VideoDownloader:
                 user_agent=self.options.user_agent,
                 timeout=timeout,
                 cookies=load_cookies(cookies_file) if cookies_file else (),
+                proxy=self._proxy,
             )
         return self._session
 
@@ -247,8 +264,15 @@ class VideoDownloader:
         headers = {"Accept-Encoding": "identity"}
         if referer:
             headers["Referer"] = referer
+        options = self.options
         return RangeRequest(
-            session, self._policy, headers, self.options.verify_video, self.options.local_files
+            session,
+            self._policy,
+            headers,
+            options.verify_video,
+            options.local_files,
+            options.max_filesize,
+            self._proxy,
         )
 
     def _new_job(
@@ -269,13 +293,16 @@ class VideoDownloader:
     def _retrying(self) -> AsyncRetrying:
         options = self.options
         return _http.retrying(
-            retries=options.retries, initial=options.backoff_initial, maximum=options.backoff_max
+            retries=options.retries,
+            initial=options.backoff_initial,
+            maximum=options.backoff_max,
+            on_retry=options.on_retry,
         )
 
     async def _run_with_deadline(self, url: str, work: Awaitable[None]) -> None:
         limit = self.options.total_timeout
         try:
-            async with asyncio.timeout(limit):
+            async with Deadline(limit):
                 await work
         except TimeoutError as exc:
             raise FetchError(
@@ -325,16 +352,12 @@ class VideoDownloader:
     async def _attempt(self, job: _Job) -> None:
         part = job.part
         try:
+            if part.state.pieces is not None and part.state.validator is None:
+                raise RestartNeeded("Pieces saved without a validator cannot be trusted")
             if part.state.pieces is not None:
                 await self._run_pieces(job, None)
-                return
-            offset = part.size()
-            if offset and offset == part.state.total:
-                return  # complete already (a run that stopped before renaming)
-            validator = part.state.validator if offset else None
-            end = None if offset else probe_end(job.wanted)
-            async with open_range(job.request, job.url, offset, end, validator) as answer:
-                await self._consume(job, answer, offset, bounded=end is not None)
+            else:
+                await self._attempt_sequential(job)
         except RangeNotSatisfiable as exc:
             if exc.total is not None and exc.total == part.size():
                 part.state.total = exc.total  # the .part already holds everything
@@ -344,6 +367,21 @@ class VideoDownloader:
         except RestartNeeded:
             part.reset()
             raise
+
+    async def _attempt_sequential(self, job: _Job) -> None:
+        part = job.part
+        offset = part.size()
+        if offset and offset == part.state.total:
+            return  # complete already (a run that stopped before renaming)
+        validator = part.state.validator if offset else None
+        # Without a validator a resume must prove the server still serves these bytes.
+        overlap = min(offset, OVERLAP_BYTES) if offset and validator is None else 0
+        end = None if offset else probe_end(job.wanted)
+        at = offset - overlap
+        async with open_range(job.request, job.url, at, end, validator) as answer:
+            if overlap:
+                answer = await check_overlap(answer, part.read(at, overlap), part.state.total)
+            await self._consume(job, answer, offset, bounded=end is not None)
 
     async def _consume(self, job: _Job, answer: RangeAnswer, offset: int, *, bounded: bool) -> None:
         part = job.part
@@ -386,6 +424,7 @@ class VideoDownloader:
                 stop=None,
                 read_size=self._read_size(job),
                 limiter=job.limiter,
+                limit=self.options.max_filesize,
             )
         finally:
             part.hashed = offset if writer.hashed_to is None else writer.hashed_to

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import dataclasses
 import re
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -48,8 +49,15 @@ class LocalAnswer:
     partial: bool
     last_modified: str | None = None
 
+    @property
+    def has_validator(self) -> bool:
+        return self.etag is not None  # the record's payload digest
+
     async def read(self, size: int) -> bytes:
         return await asyncio.to_thread(_read_up_to, self.stream, size)
+
+    def moved(self, count: int) -> LocalAnswer:
+        return dataclasses.replace(self, start=self.start + count)
 
     def contradicts(self, etag: str | None, last_modified: str | None) -> bool:
         return bool(self.etag and etag) and self.etag != etag

@@ -10,6 +10,9 @@ The state file records the validators (``ETag``, ``Last-Modified``) and the tota
 run (even after ``kill -9``) can resume with ``Range`` + ``If-Range`` instead of starting over.
 It is written before the bytes it describes and only ever claims bytes already written, so a
 crash leaves it pessimistic, never wrong. A ``.part`` with no state is not trusted.
+
+Every side file is opened through ``safefs``: relative to the folder's descriptor, never
+through a symlink, new ones exclusively, so nothing planted beside OUTPUT is followed.
 """
 
 from __future__ import annotations
@@ -27,10 +30,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .. import safefs
 from ..errors import DownloadLocked, LocalFileError, NotAVideo, local_errors
 from .writer import Hasher, hash_file
 
 STATE_VERSION = 1
+RESERVE_MARGIN = 64 * 1024 * 1024
+"""Free space a reservation leaves (or a twentieth of a small disk): the rest of the system
+needs room too."""
 
 
 @dataclass
@@ -95,14 +102,17 @@ class PartFile:
 
     def __init__(self, output: Path) -> None:
         self.output = output
-        self.part = output.with_name(output.name + ".part")
-        self.state_path = output.with_name(output.name + ".part.json")
-        self.lock_path = output.with_name(output.name + ".lock")
+        stem = safefs.side_stem(output.name, _name_max(output.parent))
+        self.part = output.with_name(stem + ".part")
+        self.state_path = output.with_name(stem + ".part.json")
+        self.lock_path = output.with_name(stem + ".lock")
         self.fd = -1
         self.state = PartState()
         self.hasher: Hasher = hashlib.sha256()
         self.hashed = 0
         """The hasher has seen bytes ``[0, hashed)`` of the ``.part``."""
+        self._folder = -1
+        """The output folder's descriptor while the lock is held (see ``_in_folder``)."""
 
     # -- before the download ---------------------------------------------------------------
 
@@ -129,8 +139,12 @@ class PartFile:
         """Open (or create) the ``.part`` and load its state; a ``.part`` without state is
         emptied, since nothing says which file its bytes belong to."""
         state = self.saved_state()
-        with local_errors("open the partial file"):
-            self.fd = os.open(self.part, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        with self._in_folder() as folder:
+            fd = safefs.open_regular(
+                folder, self.part.name, self.part, flags=os.O_RDWR, create=True
+            )
+        assert fd is not None
+        self.fd = fd
         if state is None:
             self._truncate()
             state = PartState()
@@ -158,8 +172,11 @@ class PartFile:
         return pieces_done and (total is None or self.size() == total)
 
     def head(self, count: int) -> bytes:
+        return self.read(0, count)
+
+    def read(self, offset: int, count: int) -> bytes:
         with local_errors("read the partial file"):
-            return os.pread(self.fd, count, 0)
+            return os.pread(self.fd, count, offset)
 
     # -- changing it -----------------------------------------------------------------------
 
@@ -168,24 +185,43 @@ class PartFile:
         self._truncate()
         self.state = PartState()
         self.hasher, self.hashed = hashlib.sha256(), 0
-        with contextlib.suppress(FileNotFoundError):
-            self.state_path.unlink()
+        self._unlink(self.state_path)
 
     def save_state(self) -> None:
-        tmp = self.state_path.with_name(self.state_path.name + ".tmp")
-        with local_errors("save download state"):
-            tmp.write_text(json.dumps(self.state.to_json()))
-            os.replace(tmp, self.state_path)
+        data = json.dumps(self.state.to_json()).encode()
+        with self._in_folder() as folder:
+            safefs.replace_into(folder, self.state_path.name, data, self.state_path)
 
     def preallocate(self, total: int) -> None:
-        """Reserve the whole file now, so a full disk fails up front rather than at 97 %."""
+        """Reserve the whole file now, so a full disk fails up front rather than at 97 %.
+
+        Never more than the free space minus a margin: ``total`` is the server's claim, and
+        a failed reservation on ext4 keeps what it got (82 of 96 MiB held after exit 5). A
+        reservation that fails anyway (the disk filled meanwhile) is released at once.
+        """
+        self._check_room(total)
+        before = self.size()
         with local_errors("reserve space for the download"):
             try:
                 os.posix_fallocate(self.fd, 0, total)
             except OSError as exc:
                 if exc.errno not in (errno.EOPNOTSUPP, errno.EINVAL):
+                    with contextlib.suppress(OSError):
+                        os.ftruncate(self.fd, before)  # give back what it took
                     raise
                 os.ftruncate(self.fd, total)
+
+    def _check_room(self, total: int) -> None:
+        held = os.fstat(self.fd).st_blocks * 512
+        free, size = free_space(self.fd)
+        margin = min(RESERVE_MARGIN, size // 20)
+        if total - held > free - margin:
+            raise LocalFileError(
+                f"Cannot reserve space for the download (no space left on device: the server"
+                f" says {total} bytes, {free} bytes free, keeping {margin} spare): {self.part}",
+                errno_=errno.ENOSPC,
+                path=str(self.part),
+            )
 
     async def hash_to(self, end: int) -> None:
         """Feed the hasher up to ``end`` from the file itself, in a thread (a resume, or the
@@ -210,52 +246,92 @@ class PartFile:
             raise NotAVideo(f"The downloaded body is not an MP4 (starts with {head!r})", url=url)
 
     def commit(self) -> None:
-        """Flush the ``.part`` to disk and move it into place atomically."""
-        with local_errors("finish the output file"):
+        """Flush the ``.part`` to disk and move it into place atomically.
+
+        The rename replaces whatever entry OUTPUT is (a symlink too) and never follows it.
+        """
+        with self._in_folder() as folder, local_errors("finish the output file"):
             os.fsync(self.fd)
-            os.replace(self.part, self.output)
-            _fsync_dir(self.output.parent)
-        with contextlib.suppress(FileNotFoundError):
-            self.state_path.unlink()
+            os.replace(self.part.name, self.output.name, src_dir_fd=folder, dst_dir_fd=folder)
+            _fsync_folder(folder)
+        self._unlink(self.state_path)
 
     def discard(self) -> None:
         """Remove the ``.part`` and its state (garbage that must not be resumed)."""
         for path in (self.part, self.state_path):
-            with contextlib.suppress(FileNotFoundError):
-                path.unlink()
+            self._unlink(path)
 
     def drop_if_empty(self) -> None:
         """A failed first attempt should not leave an empty ``.part`` and state behind."""
-        with contextlib.suppress(OSError):
-            if self.part.stat().st_size == 0:
+        with contextlib.suppress(OSError), self._in_folder() as folder:
+            found = os.stat(self.part.name, dir_fd=folder, follow_symlinks=False)
+            if stat.S_ISREG(found.st_mode) and found.st_size == 0:
                 self.discard()
 
     def saved_state(self) -> PartState | None:
-        """The saved state, or ``None`` when missing or unreadable (then start over)."""
+        """The saved state, or ``None`` when missing or unreadable (then start over).
+
+        A state file that is a symlink or not ours is an error, never read through.
+        """
+        with self._in_folder() as folder:
+            fd = safefs.open_regular(
+                folder, self.state_path.name, self.state_path, flags=os.O_RDONLY, create=False
+            )
+        if fd is None:
+            return None
         try:
-            return PartState.from_json(json.loads(self.state_path.read_text()))
+            with os.fdopen(fd, "rb") as file:
+                return PartState.from_json(json.loads(file.read(1 << 20)))
         except (OSError, ValueError, TypeError, AttributeError):
             return None
+
+    def _unlink(self, path: Path) -> None:
+        # Unlinking removes the entry itself (a planted symlink too), never what it points to.
+        with contextlib.suppress(FileNotFoundError), self._in_folder() as folder:
+            os.unlink(path.name, dir_fd=folder)
+
+    @contextlib.contextmanager
+    def _in_folder(self) -> Iterator[int]:
+        """The output folder's descriptor: the one the lock holds, or one for this call."""
+        if self._folder >= 0:
+            yield self._folder
+            return
+        folder = safefs.open_folder(self.output.parent)
+        try:
+            yield folder
+        finally:
+            os.close(folder)
 
     # -- one writer per output path --------------------------------------------------------
 
     @contextlib.contextmanager
     def locked(self) -> Iterator[None]:
-        """Hold an exclusive ``flock`` on ``<output>.lock``; fail at once if another has it."""
-        fd = self._acquire_lock()
+        """Hold an exclusive ``flock`` on ``<output>.lock``; fail at once if another has it.
+
+        The output folder stays open meanwhile: every side file is reached through it, so a
+        folder swapped for a symlink mid-run changes nothing.
+        """
+        self._folder = safefs.open_folder(self.output.parent)
         try:
-            yield
+            fd = self._acquire_lock()
+            try:
+                yield
+            finally:
+                # Unlink while still holding the lock: a waiter that then locks the old inode
+                # notices (see _acquire_lock) and retries on a fresh file.
+                self._unlink(self.lock_path)
+                os.close(fd)
         finally:
-            # Unlink while still holding the lock: a waiter that then locks the old inode
-            # notices (see _acquire_lock) and retries on a fresh file.
-            with contextlib.suppress(FileNotFoundError):
-                self.lock_path.unlink()
-            os.close(fd)
+            os.close(self._folder)
+            self._folder = -1
 
     def _acquire_lock(self) -> int:
+        name = self.lock_path.name
         for _ in range(10):
-            with local_errors("create the lock file"):
-                fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+            fd = safefs.open_regular(
+                self._folder, name, self.lock_path, flags=os.O_RDWR, create=True
+            )
+            assert fd is not None
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError as exc:
@@ -268,24 +344,33 @@ class PartFile:
                         path=str(self.output),
                     ) from exc
                 raise LocalFileError.from_oserror(exc, "lock the output path") from exc
-            if _same_file(fd, self.lock_path):
+            if _same_file(fd, self._folder, name):
                 return fd
             os.close(fd)
         raise DownloadLocked(f"Could not lock {self.lock_path}", path=str(self.output))
 
 
-def _same_file(fd: int, path: Path) -> bool:
+def free_space(fd: int) -> tuple[int, int]:
+    """Bytes an unprivileged user may still write on ``fd``'s file system, and its size."""
+    found = os.fstatvfs(fd)
+    return found.f_bavail * found.f_frsize, found.f_blocks * found.f_frsize
+
+
+def _name_max(folder: Path) -> int:
     try:
-        return os.path.samestat(os.fstat(fd), os.stat(path))
+        return os.pathconf(folder, "PC_NAME_MAX")
+    except (OSError, ValueError):
+        return safefs.DEFAULT_NAME_MAX
+
+
+def _same_file(fd: int, folder: int, name: str) -> bool:
+    try:
+        return os.path.samestat(os.fstat(fd), os.stat(name, dir_fd=folder, follow_symlinks=False))
     except FileNotFoundError:
         return False
 
 
-def _fsync_dir(directory: Path) -> None:
-    # Makes the rename itself durable; some file systems refuse O_RDONLY on dirs, so best effort.
+def _fsync_folder(folder: int) -> None:
+    # Makes the rename itself durable; some file systems refuse fsync on folders: best effort.
     with contextlib.suppress(OSError):
-        fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        os.fsync(folder)

@@ -68,9 +68,11 @@ def layout(requested: int, answer: RangeAnswer) -> list[Piece] | None:
     total = answer.total
     if not answer.partial or answer.start != 0 or not total or requested == 1:
         return None
+    if not answer.has_validator:
+        return None  # pieces resume on their own, which needs a validator to check them
     first_end = answer.length if answer.length is not None else total
-    if first_end < total:  # a bounded probe: it is piece 0, the rest is cut up
-        return [Piece(0, first_end, 0), *plan(total, requested, start=first_end)]
+    if first_end < total:  # a bounded probe (or a short answer): it is piece 0, cut the rest
+        return [Piece(0, first_end, 0), *plan(total, connections_for(requested), start=first_end)]
     if requested == 0 and total >= AUTO_THRESHOLD:
         return plan(total, AUTO_CONNECTIONS)
     return None

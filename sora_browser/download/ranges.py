@@ -9,6 +9,7 @@ which is how Azure's ``AuthenticationFailed`` (an expired signature) is told fro
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -19,11 +20,13 @@ from typing import Protocol
 import aiohttp
 
 from .. import _http
-from ..errors import FetchError, IncompleteDownload, NotAVideo
+from ..errors import FetchError, FileTooLarge, IncompleteDownload, NotAVideo
 from ..urls import UrlPolicy
 
 VIDEO_TYPES = ("application/octet-stream", "binary/octet-stream")
 _CONTENT_RANGE = re.compile(r"bytes\s+(?:(\d+)-(\d+)|\*)/(\d+|\*)")
+OVERLAP_BYTES = 64 * 1024
+"""How much before its end a ``.part`` without validators is compared on resume."""
 # Big reads amortise per-chunk Python overhead; aiohttp joins buffered pieces up to this size.
 READ_BUFSIZE = 1024 * 1024
 
@@ -56,7 +59,17 @@ class RangeAnswer(Protocol):
     @property
     def partial(self) -> bool: ...
 
+    @property
+    def has_validator(self) -> bool:
+        """Whether a later resume can tell this body from another (an ``ETag``, a date, or
+        for a saved record its digest)."""
+        ...
+
     async def read(self, size: int) -> bytes: ...
+
+    def moved(self, count: int) -> RangeAnswer:
+        """This answer once ``count`` body bytes have been read."""
+        ...
 
     def contradicts(self, etag: str | None, last_modified: str | None) -> bool: ...
 
@@ -82,6 +95,15 @@ class HttpAnswer:
         """Whatever body is buffered, up to ``size``; waits only when nothing is."""
         return await self.response.content.read(size)
 
+    @property
+    def has_validator(self) -> bool:
+        """Whether a later ``If-Range`` can tell this file from another (RFC 9110 13.1.5)."""
+        strong = self.etag is not None and not self.etag.startswith("W/")
+        return strong or self.last_modified is not None
+
+    def moved(self, count: int) -> HttpAnswer:
+        return dataclasses.replace(self, start=self.start + count)
+
     def contradicts(self, etag: str | None, last_modified: str | None) -> bool:
         """Whether this answer's validators say it is not the file they were saved from."""
         if self.etag and etag:
@@ -98,6 +120,9 @@ class RangeRequest:
     local_files: frozenset[Path] = frozenset()
     """The only files a ``warc:`` URL may be read from (the WARCs the user named): a URL
     from elsewhere (a workflow's input) never reads anything else on the machine."""
+    max_size: int | None = None
+    """Refuse an answer that claims a bigger file (``--max-filesize``), before any byte."""
+    proxy: _http.Proxy | None = None
 
 
 @asynccontextmanager
@@ -110,6 +135,7 @@ async def open_range(
         from .localmedia import open_local
 
         async with open_local(url, start, req.local_files, req.verify_video) as local:
+            check_claims(local, req.max_size, url)
             yield local
         return
     headers = dict(req.headers)
@@ -117,7 +143,12 @@ async def open_range(
     if validator:
         headers["If-Range"] = validator
     async with _http.open_url(
-        req.session, url, policy=req.policy, headers=headers, read_bufsize=READ_BUFSIZE
+        req.session,
+        url,
+        policy=req.policy,
+        headers=headers,
+        proxy=req.proxy,
+        read_bufsize=READ_BUFSIZE,
     ) as response:
         yield await _describe(req, response)
 
@@ -139,7 +170,7 @@ async def _describe(req: RangeRequest, response: aiohttp.ClientResponse) -> Http
             url=url,
         )
     start, total = _span(response)
-    return HttpAnswer(
+    answer = HttpAnswer(
         response=response,
         start=start,
         length=response.content_length,
@@ -148,6 +179,70 @@ async def _describe(req: RangeRequest, response: aiohttp.ClientResponse) -> Http
         last_modified=response.headers.get("Last-Modified"),
         content_type=content_type,
     )
+    check_claims(answer, req.max_size, url)
+    return answer
+
+
+def check_claims(answer: RangeAnswer, limit: int | None, url: str) -> None:
+    """``FileTooLarge`` when the answer's total or its end says the file passes ``limit``.
+
+    Checked before anything is reserved or written: a server's claim is only a claim, and a
+    206 announcing a 1 TB total once made the preallocation fill the disk. A saved record's
+    claims are checked the same way: a WARC is as hostile as the server it came from.
+    """
+    claims = [
+        (answer.total if answer.partial else None, "Content-Range total"),
+        (None if answer.length is None else answer.start + answer.length, "Content-Length"),
+    ]
+    for claim, header in claims:
+        if limit is not None and claim is not None and claim > limit:
+            raise FileTooLarge(
+                f"The server claims a file of {human_size(claim)} ({header} {claim} bytes),"
+                f" over the {human_size(limit)} limit (--max-filesize)",
+                url=url,
+            )
+
+
+async def check_overlap(answer: RangeAnswer, held: bytes, total: int | None) -> RangeAnswer:
+    """Compare the first ``len(held)`` body bytes with what the ``.part`` ends with.
+
+    A server without ``ETag`` or ``Last-Modified`` gives a resume nothing to check, and once
+    served a file changed between a killed run and its rerun, which resumed into a file made
+    of both versions. So such a resume asks for a little before the ``.part``'s end: the same
+    bytes mean the same file (as far as anything can tell), other bytes or another size mean
+    start over. Returns the answer as it stands after those bytes.
+    """
+    if not answer.partial:
+        return answer  # a 200 is the whole file: the caller starts over anyway
+    if total is not None and answer.total is not None and answer.total != total:
+        raise RestartNeeded("The file on the server changed size; starting over")
+    theirs = await _read_exactly(answer, len(held))
+    if len(theirs) < len(held):
+        raise IncompleteDownload("The connection broke while checking the resume")
+    if theirs != held:
+        raise RestartNeeded("The file on the server changed since the last run; starting over")
+    return answer.moved(len(held))
+
+
+async def _read_exactly(answer: RangeAnswer, size: int) -> bytes:
+    parts, got = [], 0
+    while got < size:
+        data = await answer.read(size - got)
+        if not data:
+            break
+        parts.append(data)
+        got += len(data)
+    return b"".join(parts)
+
+
+def human_size(count: int) -> str:
+    """``4 GiB``, ``1.5 MiB``: binary units, as --max-filesize is read."""
+    size, unit = float(count), "bytes"
+    for next_unit in ("KiB", "MiB", "GiB", "TiB"):
+        if size < 1024:
+            break
+        size, unit = size / 1024, next_unit
+    return f"{size:.3g} {unit}" if unit != "bytes" else f"{count} bytes"
 
 
 def is_video_type(mimetype: str) -> bool:

@@ -116,8 +116,12 @@ def absolute_url(raw: str, base_url: str) -> str | None:
     text = unescape_url(raw.strip())
     if not text or text.startswith(("blob:", "data:", "javascript:")):
         return None
-    url = urljoin(base_url, text)
-    return url if urlsplit(url).scheme in ("http", "https") else None
+    try:
+        url = urljoin(base_url, text)
+        scheme = urlsplit(url).scheme
+    except ValueError:  # "http://[::1/x": a broken IPv6 literal is no URL at all
+        return None
+    return url if scheme in ("http", "https") else None
 
 
 def might_name_video(text: str) -> bool:
@@ -127,7 +131,10 @@ def might_name_video(text: str) -> bool:
 
 def looks_like_video(url: str) -> bool:
     """A known video CDN host, or a path ending in a video extension or Sora's ``/raw``."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
     if (parts.hostname or "") in VIDEO_HOSTS and not NOT_VIDEO_EXT.search(parts.path):
         return True
     return bool(_VIDEO_EXT.search(parts.path) or _RAW_PATH.search(parts.path))

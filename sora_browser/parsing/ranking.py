@@ -74,7 +74,11 @@ def _describe(candidate: Candidate) -> str:
 def _is_usable(candidate: Candidate) -> bool:
     if candidate.variant in IMAGE_VARIANTS:
         return False
-    return not NOT_VIDEO_EXT.search(urlsplit(candidate.url).path)
+    try:
+        path = urlsplit(candidate.url).path
+    except ValueError:  # a network URL no parser made: still never a crash
+        return False
+    return not NOT_VIDEO_EXT.search(path)
 
 
 def _rank_key(candidate: Candidate) -> tuple[int, int, int, int, int]:

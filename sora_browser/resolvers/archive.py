@@ -271,11 +271,14 @@ class ArchiveResolver:
 
 
 def _wayback(options: ResolveOptions) -> Replay:
+    from .._http import Proxy
     from ..archive.client import WaybackClient
 
     if options.wayback is None:
         raise ValueError("the archive resolver needs ResolveOptions.wayback or a source")
-    return Replay(WaybackClient(options.wayback, on_wait=options.on_archive_wait), options)
+    proxy = Proxy.of(options.proxy, options.no_proxy)
+    client = WaybackClient(options.wayback, on_wait=options.on_archive_wait, proxy=proxy)
+    return Replay(client, options)
 
 
 def _page_forms(link: ShareLink) -> list[str]:

@@ -8,13 +8,22 @@ live ones: it takes over when the live site has no video, when the page is gone 
 redirect off Sora, a "discontinued" notice), and when the site cannot be reached or keeps
 failing, since Sora itself is switched off and most links now resolve only there. Without an
 archive those errors are raised as they are.
+A page too big to read or naming only refused media is raised as it is too: the next
+resolver would read the same page, at a greater cost.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 
-from ..errors import FetchError, NoVideoFound, PageGone, SoraBrowserError
+from ..errors import (
+    FetchError,
+    MediaRefused,
+    NoVideoFound,
+    PageGone,
+    PageTooLarge,
+    SoraBrowserError,
+)
 from ..models import ResolvedVideo
 from ..options import ResolveOptions
 from ..urls import ShareLink
@@ -54,6 +63,8 @@ class ChainResolver:
         for index in range(live):
             try:
                 return await step(self._get(index), link)
+            except (PageTooLarge, MediaRefused):
+                raise  # the next resolver would read the same page, at a greater cost
             except (PageGone, FetchError) as exc:
                 if not self._has_archive:
                     raise

@@ -13,9 +13,17 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
-from .._http import add_cookies, new_session, open_url, retrying, status_error
+from .._http import Proxy, add_cookies, new_session, open_url, retrying, status_error
 from ..cookies import load_cookies
-from ..errors import ChallengeRequired, LoginRequired, NoVideoFound, PageGone, PolicyRefused
+from ..errors import (
+    ChallengeRequired,
+    LoginRequired,
+    MediaRefused,
+    NoVideoFound,
+    PageGone,
+    PageTooLarge,
+    PolicyRefused,
+)
 from ..models import Cookie, ResolvedVideo
 from ..options import ResolveOptions
 from ..parsing import (
@@ -28,7 +36,7 @@ from ..parsing import (
     page_title,
     rank_candidates,
 )
-from ..urls import SHARE_HOSTS, ShareLink, UrlPolicy
+from ..urls import SHARE_HOSTS, ShareLink, UrlPolicy, canonical_host
 from .base import to_resolved
 
 # What Chrome sends for a top-level navigation. Sora's edge serves the full server-rendered
@@ -55,6 +63,8 @@ class FetchedPage:
     headers: dict[str, str]
     text: str
     state: PageState
+    truncated: bool = False
+    """The body went past ``max_page_bytes``; ``text`` is its start."""
 
 
 class StaticResolver:
@@ -71,6 +81,7 @@ class StaticResolver:
     ) -> None:
         self._options = options
         self._policy = UrlPolicy(options.allow_hosts)
+        self._proxy = Proxy.of(options.proxy, options.no_proxy)
         self._session = session
         self._owns_session = session is None
         self._cookies_added = False
@@ -87,7 +98,7 @@ class StaticResolver:
         ranked = rank_candidates(find_candidates(page.text, page.url))
         allowed, refused = self._allowed(ranked)
         if not allowed:
-            raise NoVideoFound(_no_video_message(link, refused))
+            raise _nothing_usable(link, page, refused, self._options.max_page_bytes)
         title, info = page_title(page.text), page_post_info(page.text)
         # No cookies are handed on: the ones from --cookies belong to sora.chatgpt.com and
         # the signed CDN URL needs none.
@@ -97,7 +108,10 @@ class StaticResolver:
         """The share page, retried on retryable failures; 4xx/5xx that mean nothing else raise."""
         options = self._options
         attempts = retrying(
-            retries=options.retries, initial=self._backoff[0], maximum=self._backoff[1]
+            retries=options.retries,
+            initial=self._backoff[0],
+            maximum=self._backoff[1],
+            on_retry=options.on_retry,
         )
         async for attempt in attempts:
             with attempt:
@@ -109,17 +123,22 @@ class StaticResolver:
         headers = {**PAGE_HEADERS, "User-Agent": self._options.user_agent}
         timeout = aiohttp.ClientTimeout(total=self._options.timeout)
         async with open_url(
-            session, url, policy=self._policy, headers=headers, what="share page", timeout=timeout
+            session,
+            url,
+            policy=self._policy,
+            headers=headers,
+            what="share page",
+            proxy=self._proxy,
+            timeout=timeout,
         ) as response:
-            text = await _read_text(response, self._options.max_page_bytes)
+            text, truncated = await read_text(response, self._options.max_page_bytes)
             state = classify_page(response.status, dict(response.headers), text)
             if response.status >= 400 and state is PageState.OK:
                 # Not a page that explains itself (gone, login, challenge): an HTTP failure,
                 # retried when it is 5xx/408/429, and exit 4 in the end, not "no video".
                 raise status_error(response, text[:4096])
-            return FetchedPage(
-                str(response.url), response.status, dict(response.headers), text, state
-            )
+            headers = dict(response.headers)
+            return FetchedPage(str(response.url), response.status, headers, text, state, truncated)
 
     def _session_for_use(self) -> aiohttp.ClientSession:
         if self._session is None:
@@ -128,6 +147,7 @@ class StaticResolver:
                 user_agent=self._options.user_agent,
                 timeout=aiohttp.ClientTimeout(total=self._options.timeout),
                 cookies=self._cookies(),
+                proxy=self._proxy,
             )
         elif not self._cookies_added:
             add_cookies(self._session, self._cookies())
@@ -158,20 +178,29 @@ class StaticResolver:
             self._cookies_added = False
 
 
-async def _read_text(response: aiohttp.ClientResponse, cap: int) -> str:
-    """At most ``cap`` bytes of the body, decoded; a huge page is parsed as far as it goes."""
+async def read_body(response: aiohttp.ClientResponse, cap: int) -> tuple[bytes, bool]:
+    """At most ``cap`` bytes of the (decompressed) body, and whether there was more.
+
+    Reading stops at the cap, so a gzip bomb inflates no further than that.
+    """
     chunks: list[bytes] = []
     size = 0
     async for chunk in response.content.iter_chunked(_CHUNK):
         chunks.append(chunk)
         size += len(chunk)
-        if size >= cap:
+        if size > cap:
             break
-    body = b"".join(chunks)[:cap]
+    body = b"".join(chunks)
+    return body[:cap], len(body) > cap
+
+
+async def read_text(response: aiohttp.ClientResponse, cap: int) -> tuple[str, bool]:
+    """``read_body`` decoded; a huge page is parsed as far as it goes."""
+    body, truncated = await read_body(response, cap)
     try:
-        return body.decode(response.charset or "utf-8", "replace")
+        return body.decode(response.charset or "utf-8", "replace"), truncated
     except LookupError:  # a charset name Python does not know
-        return body.decode("utf-8", "replace")
+        return body.decode("utf-8", "replace"), truncated
 
 
 def _raise_for_state(page: FetchedPage, link: ShareLink) -> None:
@@ -188,15 +217,30 @@ def _raise_for_state(page: FetchedPage, link: ShareLink) -> None:
             f"Sora share page {url} shows a login wall; pass --cookies FILE with cookies from a "
             "logged-in browser, or try --browser"
         )
-    landed = (urlsplit(page.url).hostname or "").lower()
+    landed = _host_named(page.url)
     if landed != link.host and landed.removeprefix("www.") not in SHARE_HOSTS:
         # Since Sora was switched off its links may redirect to a notice on another site.
         raise PageGone(f"Sora share page {url} now redirects off Sora, to {page.url}")
 
 
-def _no_video_message(link: ShareLink, refused: list[str]) -> str:
+def _nothing_usable(
+    link: ShareLink, page: FetchedPage, refused: list[str], cap: int
+) -> NoVideoFound:
     message = f"Could not find MP4 URL in Sora share page {link.url}"
     if refused:
-        hosts = sorted({u.split("/")[2] for u in refused})
-        return message + f" (media URLs refused by the URL policy: {', '.join(hosts)})"
-    return message + " (the page may render its video with JavaScript: try --browser)"
+        hosts = ", ".join(sorted({_host_named(u) for u in refused}))
+        return MediaRefused(message + f" (media URLs refused by the URL policy: {hosts})")
+    if page.truncated:
+        return PageTooLarge(
+            message + f" (the page is larger than {cap // 1024} KiB and names no video in"
+            " that much; a browser would only load all of it)"
+        )
+    return NoVideoFound(message + " (the page may render its video with JavaScript: try --browser)")
+
+
+def _host_named(url: str) -> str:
+    """The host of a refused URL in one spelling (``0x7f000002`` reads 127.0.0.2)."""
+    try:
+        return canonical_host(urlsplit(url).hostname or "")
+    except ValueError:
+        return urlsplit(url).netloc

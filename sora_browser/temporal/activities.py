@@ -42,7 +42,8 @@ from ..errors import (
 )
 from ..models import DownloadResult, ResolvedVideo
 from ..options import MODES, DownloadOptions, ResolveOptions
-from ..output import confined_output_path, default_output_dir
+from ..output import confined_output_path, default_output_dir, ready_default_dir
+from ..service import shared_policy
 from .data import (
     SoraDownloadInput,
     SoraExtractionInput,
@@ -79,12 +80,12 @@ class SoraActivities:
         worker_name: str | None = None,
         client: SoraClient | None = None,
     ) -> None:
-        self.resolve_options = resolve_options or ResolveOptions()
         # One library retry: Temporal's RetryPolicy is the outer loop, and the two multiply.
-        self.download_options = download_options or DownloadOptions(
-            allow_hosts=self.resolve_options.allow_hosts, retries=1
+        self.resolve_options, self.download_options = shared_policy(
+            resolve_options, download_options or DownloadOptions(retries=1)
         )
         self.output_dir = output_dir or default_output_dir()
+        self._default_dir = output_dir is None
         self.worker_name = worker_name or default_worker_name()
         # A ready client (say, with a custom resolver) serves the worker's own mode.
         self._clients: dict[str, SoraClient] = {}
@@ -132,6 +133,8 @@ class SoraActivities:
     async def _download(self, request: SoraDownloadInput) -> SoraExtractionOutput:
         # A URL refreshed by an earlier attempt (expired signature) beats the input's.
         video = video_from_heartbeat() or request.video
+        if self._default_dir:
+            ready_default_dir()  # in the shared temp folder: made private, or refused
         target = self.target_path(video.share_id, request.output_path, request.output_dir)
         with local_errors("create the output folder"):
             target.parent.mkdir(parents=True, exist_ok=True)

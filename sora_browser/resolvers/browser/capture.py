@@ -8,7 +8,10 @@ Sources of candidates, strongest first:
 A request whose URL merely looks like media is a weak candidate: used if nothing better turns up.
 
 Every request passes ``route``: one the URL policy refuses is aborted before Chromium connects,
-and images, fonts and media bodies are aborted too, since a resolution needs none of them.
+and images, fonts and media bodies are aborted too, since a resolution needs none of them; the
+main document is fetched under the size cap (``document``). Every WebSocket passes
+``route_web_socket``. What routing cannot see (a worker's WebSocket, a shared worker,
+preconnect, WebRTC) still meets the policy at the ``gate``.
 """
 
 from __future__ import annotations
@@ -19,12 +22,13 @@ from collections.abc import Coroutine
 from dataclasses import dataclass, field
 
 from playwright.async_api import Error as PlaywrightError
-from playwright.async_api import Frame, Request, Response, Route
+from playwright.async_api import Frame, Request, Response, Route, WebSocketRoute
 
 from ... import parsing
-from ...errors import PageGone, PolicyRefused
+from ...errors import PageGone, PolicyRefused, SoraBrowserError
 from ...parsing import Candidate, PageState, PostInfo
 from ...urls import UrlPolicy
+from .document import DocumentFetcher
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +55,8 @@ class Capture:
     policy: UrlPolicy
     main_frame: Frame
     max_body: int
+    document: DocumentFetcher | None = None
+    """Fetches top-level documents under the size cap; ``None`` when replaying a HAR."""
     strong: list[Candidate] = field(default_factory=list)
     info: PostInfo = field(default_factory=PostInfo)
     """What the post JSON the page fetched says (prompt, creator, ...)."""
@@ -112,6 +118,9 @@ class Capture:
             log.debug("blocked by policy: %s", request.url)
             await route.abort("blockedbyclient")
             return
+        if self.document is not None and self._is_main_navigation(request):
+            await self._fetch_document(route, self.document)
+            return
         kind = request.resource_type
         if kind == "media":
             # The <video> element asked for it: that is the answer; its body is not needed.
@@ -122,6 +131,32 @@ class Capture:
         if kind != "document" and parsing.looks_like_video(request.url):
             self.add([Candidate(url=request.url, strategy="network")], strong=False)
         await route.fallback()  # on to the HAR router when replaying, else to the network
+
+    def _is_main_navigation(self, request: Request) -> bool:
+        return request.is_navigation_request() and request.frame == self.main_frame
+
+    async def _fetch_document(self, route: Route, document: DocumentFetcher) -> None:
+        failure: SoraBrowserError | None
+        try:
+            failure = await document.fulfil(route)
+        except SoraBrowserError as exc:  # unreachable, refused at connect time, ...
+            failure = exc
+            await route.abort("failed")
+        if failure is not None and self.error is None:
+            self.error = failure
+            self.activity.set()
+
+    async def route_web_socket(self, socket: WebSocketRoute) -> None:
+        """WebSockets pass the policy too (``ws:`` as ``http:``, ``wss:`` as ``https:``)."""
+        url = socket.url
+        try:
+            self.policy.check_url("http" + url.removeprefix("ws"), what="WebSocket")
+        except PolicyRefused:
+            self.blocked.append(url)
+            log.debug("WebSocket blocked by policy: %s", url)
+            await socket.close(code=1008, reason="refused by the URL policy")
+            return
+        socket.connect_to_server()
 
     # -- page listeners (sync; anything slow runs in a task this capture owns) ---------------
 

@@ -63,6 +63,9 @@ LAUNCH_ARGS: tuple[str, ...] = (
     "--disable-default-apps",
     "--disable-dev-shm-usage",
     "--mute-audio",
+    # WebRTC may only use proxied TCP, so it too passes the gate (gate.py): plain UDP (STUN)
+    # reached refused addresses unchecked.
+    "--webrtc-ip-handling-policy=disable_non_proxied_udp",
     "--no-default-browser-check",
     "--disable-features=Translate,MediaRouter,OptimizationHints,AutofillServerCommunication",
 )

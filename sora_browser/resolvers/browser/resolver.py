@@ -4,8 +4,10 @@ Such pages render the video with JavaScript, fetch the post JSON after load, pla
 ``blob:`` URL, wait for a click, or sit behind a Cloudflare challenge. One resolution:
 
 1. a fresh context (own cookies; ``--cookies`` loaded into it; optionally recording a HAR, or
-   replaying one offline), every request routed through the URL policy (``_capture``);
-2. listeners attached, then ``goto``; stop the moment a confident candidate exists;
+   replaying one offline; ``har``), every request and WebSocket routed through the URL policy
+   (``capture``), every connection Chromium opens passed through the ``gate``, the main
+   document fetched under the page size cap (``document``);
+2. listeners attached, then ``goto``; stop the moment a confident candidate exists (``drive``);
 3. when the page goes idle showing a play control and no video source (a click-to-play card),
    click it at once; when it settles with nothing: read the DOM; on a challenge page wait for
    the reload; otherwise click play once and wait again; then give up with ``NoVideoFound``,
@@ -22,34 +24,27 @@ import time
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 from playwright.async_api import Browser, BrowserContext, Page
 from playwright.async_api import Error as PlaywrightError
 
-from ... import parsing
-from ...errors import BadInput, ChallengeRequired, LoginRequired, NetworkError, NoVideoFound
+from ... import deadline, parsing
+from ..._http import Proxy, new_session
+from ...errors import ChallengeRequired, LoginRequired, NetworkError, NoVideoFound
 from ...models import Cookie, ResolvedVideo
 from ...options import ResolveOptions
 from ...parsing import Candidate, PageState
 from ...urls import ShareLink, UrlPolicy
 from ..base import to_resolved
 from .capture import Capture
+from .document import DocumentFetcher
+from .drive import drive
+from .gate import Gate
+from .har import HarRecorder, replay_har
 from .launch import LAUNCHER, BrowserLauncher, map_playwright_errors
-from .scripts import (
-    CLICK_TIMEOUT_MS,
-    DOM_SCRIPT,
-    PICK_PLAY_SCRIPT,
-    PLAY_CONTROLS,
-    PLAY_SELECTORS,
-    WAITING_SCRIPT,
-)
 
 log = logging.getLogger(__name__)
 
-SETTLE_QUIET = 0.25
-"""Seconds without network activity, after load, before the page counts as settled.
-
-Hydration fetches follow their scripts within a few event-loop turns; the DOM read after it
-also waits for ``requestIdleCallback``, so slow script execution is covered there."""
 DRAIN_TIMEOUT = 1.0
 
 
@@ -71,6 +66,11 @@ class BrowserResolver:
         """Most resolutions in flight at once (never above ``options.browser_pages``)."""
         self._runs = 0
         self._spare: asyncio.Task[tuple[BrowserContext, Page]] | None = None
+        record = options.record_har_path
+        self._recorder = HarRecorder(record) if record is not None else None
+        self._gate = Gate(self.policy, proxy=options.proxy, no_proxy=options.no_proxy)
+        self._session: aiohttp.ClientSession | None = None
+        """Fetches top-level documents (``document.py``); made on first use."""
 
     async def resolve(self, link: ShareLink) -> ResolvedVideo:
         return (await self.renditions(link))[0]
@@ -91,6 +91,12 @@ class BrowserResolver:
 
     async def aclose(self) -> None:
         await self._close_spare()
+        await self._gate.aclose()
+        session, self._session = self._session, None
+        if session is not None:
+            await session.close()
+        if self._recorder is not None:
+            self._recorder.cleanup()
         if self._browser is not None:
             self._browser = None
             await self._launcher.release()
@@ -111,6 +117,8 @@ class BrowserResolver:
                 return await self._in_context(context, page, link)
             finally:
                 await context.close()  # also writes the HAR when recording
+                if self._recorder is not None:
+                    self._recorder.closed(context, keep=True)
                 self._runs += 1
                 self._prepare_spare(browser)
 
@@ -124,12 +132,21 @@ class BrowserResolver:
         return await self._open_page(browser)
 
     async def _open_page(self, browser: Browser) -> tuple[BrowserContext, Page]:
-        context = await browser.new_context(**self._context_args())
+        await self._gate.start()
+        args = self._context_args()
+        context = await browser.new_context(**args)
+        if self._recorder is not None:
+            self._recorder.opened(context, args)
         try:
             return context, await context.new_page()
         except BaseException:
-            await context.close()
+            await self._close_unused(context)
             raise
+
+    async def _close_unused(self, context: BrowserContext) -> None:
+        await context.close()
+        if self._recorder is not None:
+            self._recorder.closed(context, keep=False)
 
     def _prepare_spare(self, browser: Browser) -> None:
         # A new page costs ~0.2 s (a renderer process starts). A resolver used for a batch
@@ -144,9 +161,24 @@ class BrowserResolver:
             return
         try:
             context, _ = await spare
-            await context.close()
+            await self._close_unused(context)
         except PlaywrightError:
             pass  # closed with its browser already
+
+    def _document(self, context: BrowserContext) -> DocumentFetcher | None:
+        if self.options.har_path is not None:
+            return None  # replaying: the HAR answers, nothing is fetched
+        proxy = Proxy.of(self.options.proxy, self.options.no_proxy)
+        if self._session is None:
+            timeout = aiohttp.ClientTimeout(total=self.options.timeout)
+            self._session = new_session(
+                policy=self.policy,
+                user_agent=self.options.user_agent,
+                timeout=timeout,
+                proxy=proxy,
+            )
+        cap = self.options.max_page_bytes
+        return DocumentFetcher(self._session, self.policy, context, cap, proxy)
 
     def _context_args(self) -> dict[str, Any]:
         args: dict[str, Any] = {
@@ -154,10 +186,11 @@ class BrowserResolver:
             # Requests a service worker answers bypass routing, and with it the URL policy.
             "service_workers": "block",
             "java_script_enabled": True,
+            # Every connection Chromium opens, loopback ones too, passes the gate (gate.py).
+            "proxy": {"server": self._gate.url, "bypass": "<-loopback>"},
         }
-        if self.options.record_har_path is not None:
-            args["record_har_path"] = str(self.options.record_har_path)
-            args["record_har_content"] = "embed"
+        if self._recorder is not None:
+            args.update(self._recorder.context_args())
         return args
 
     async def _in_context(
@@ -165,11 +198,14 @@ class BrowserResolver:
     ) -> list[ResolvedVideo]:
         if self.options.har_path is not None:
             # Registered first so it runs last: the policy route below sees each request first.
-            await _replay_har(context, self.options.har_path)
+            await replay_har(context, self.options.har_path)
         if self.options.cookies_file is not None:
             await context.add_cookies(_cookie_params(self.options.cookies_file))
-        capture = Capture(self.policy, page.main_frame, self.options.max_page_bytes)
+        capture = Capture(
+            self.policy, page.main_frame, self.options.max_page_bytes, self._document(context)
+        )
         await context.route("**/*", capture.route)
+        await page.route_web_socket(lambda _: True, capture.route_web_socket)
         _listen(page, capture)
         try:
             ranked = await self._find(page, capture, link)
@@ -188,14 +224,19 @@ class BrowserResolver:
         ]
 
     async def _find(self, page: Page, capture: Capture, link: ShareLink) -> list[Candidate]:
+        # Inside the caller's deadline, stop a little before it so the page's own diagnosis
+        # (a challenge that never cleared, ...) is what the user reads.
+        left = deadline.remaining()
+        budget = self.options.timeout if left is None else min(self.options.timeout, left - 0.5)
         try:
-            async with asyncio.timeout(self.options.timeout):
+            async with asyncio.timeout(max(budget, 0.0)):
                 with map_playwright_errors(link.url):
                     await page.goto(link.url, wait_until="commit")
-                    await _drive(page, capture)
+                    await drive(page, capture)
         except TimeoutError:
             return _at_timeout(capture, link, self.options.timeout)
         except NetworkError as exc:
+            capture.check()  # the document was refused, too big or unreachable: say that
             if self.options.har_path is None:
                 raise
             raise NoVideoFound(f"{link.url} is not recorded in {self.options.har_path}") from exc
@@ -207,107 +248,6 @@ class BrowserResolver:
         if ranked:
             return ranked
         raise _nothing_found(capture, link)
-
-
-async def _drive(page: Page, capture: Capture) -> None:
-    """Wait for a candidate; read the DOM, sit out a challenge and click play as needed."""
-    clicked = False
-    while True:
-        if await _found_or_settled(capture, quiet=0):
-            return
-        if not clicked and await _click_if_waiting(page, capture):
-            clicked = True
-            continue
-        if await _found_or_settled(capture):
-            return
-        capture.add(_dom_candidates(await _dom_urls(page)))
-        if capture.found.is_set():
-            return
-        if capture.activity.is_set():
-            continue  # the page woke up while we looked (late hydration): let it settle again
-        if capture.challenged:
-            await _until_busy(capture)  # the challenge script reloads the page when it passes
-            continue
-        if clicked or not await _click_play(page):
-            return  # nothing left that could bring a video: the page sat quiet and was read
-        clicked = True
-
-
-async def _click_if_waiting(page: Page, capture: Capture) -> bool:
-    """Click now if the idle page shows a play control and no video holds a source.
-
-    A click-to-play card waits for exactly that click; sitting out ``SETTLE_QUIET`` first cost
-    ~0.25 s per link. Anything the page starts meanwhile cancels the click: it may play alone.
-    """
-    try:
-        index = await page.evaluate(WAITING_SCRIPT, list(PLAY_CONTROLS))
-    except PlaywrightError:
-        return False  # the page navigated while we looked: the next settle looks again
-    if not isinstance(index, int) or index < 0 or capture.activity.is_set():
-        return False  # nothing to click, or the page woke up meanwhile (it may play by itself)
-    await _click(page, index)
-    return True
-
-
-async def _found_or_settled(capture: Capture, *, quiet: float = SETTLE_QUIET) -> bool:
-    """True once a confident candidate exists; False once the page sat idle for ``quiet``."""
-    while not capture.found.is_set():
-        capture.check()
-        capture.activity.clear()
-        if not capture.idle():
-            await capture.activity.wait()
-            continue
-        if quiet <= 0:
-            return False
-        try:
-            async with asyncio.timeout(quiet):
-                await capture.activity.wait()
-        except TimeoutError:
-            return capture.found.is_set()
-    return True
-
-
-async def _until_busy(capture: Capture) -> None:
-    while capture.idle():
-        capture.activity.clear()
-        await capture.activity.wait()
-
-
-async def _dom_urls(page: Page) -> list[str]:
-    try:
-        urls = await page.evaluate(DOM_SCRIPT)
-    except PlaywrightError:
-        return []  # the page navigated while we looked: the next settle looks again
-    return [u for u in urls if isinstance(u, str)]
-
-
-def _dom_candidates(urls: list[str]) -> list[Candidate]:
-    return [Candidate(url=u, strategy="dom") for u in dict.fromkeys(urls)]
-
-
-async def _click_play(page: Page) -> bool:
-    """Click the first play button (or the video): some pages load nothing until then.
-
-    False when there was nothing to click."""
-    try:
-        index = await page.evaluate(PICK_PLAY_SCRIPT, list(PLAY_SELECTORS))
-    except PlaywrightError as exc:
-        log.debug("no play control to click: %s", exc.message.splitlines()[0])
-        return False
-    if not isinstance(index, int) or index < 0:
-        return False
-    await _click(page, index)
-    return True
-
-
-async def _click(page: Page, index: int) -> None:
-    # A real (mouse) click: players often listen for pointer events that a scripted
-    # element.click() would not send.
-    try:
-        await page.locator(PLAY_SELECTORS[index]).first.click(timeout=CLICK_TIMEOUT_MS)
-        log.debug("clicked %s", PLAY_SELECTORS[index])
-    except PlaywrightError as exc:
-        log.debug("could not click %s: %s", PLAY_SELECTORS[index], exc.message.splitlines()[0])
 
 
 def _listen(page: Page, capture: Capture) -> None:
@@ -360,14 +300,3 @@ def _cookie_params(path: Path) -> list[Any]:
         {"name": c.name, "value": c.value, "domain": c.domain, "path": c.path or "/"}
         for c in load_cookies(path)
     ]
-
-
-async def _replay_har(context: BrowserContext, har: Path) -> None:
-    """Answer the context's requests from ``har``; a file that is not a HAR is bad input."""
-    try:
-        await context.route_from_har(har, not_found="abort")
-    except PlaywrightError as exc:
-        # Playwright's own words (missing file, JSON error), first line only.
-        reason = exc.message.strip().splitlines()[0] if exc.message.strip() else "unreadable"
-        reason = reason.removeprefix("BrowserContext.route_from_har: ")
-        raise BadInput(f"Cannot replay {har}: not a readable HAR file ({reason})") from exc
