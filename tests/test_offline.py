@@ -79,6 +79,23 @@ async def test_the_index_is_kept_beside_the_warc_and_reused(
     assert index.stat().st_mtime_ns != made
 
 
+async def test_an_index_planted_as_a_symlink_is_not_followed(
+    archive_scenario: Scenario, tmp_path: Path
+) -> None:
+    # Beside a WARC in a shared folder, someone may plant ``X.warc.gz.cdxj`` as a link to a
+    # file of theirs (or of the user's): it is not read, and is replaced by a real index.
+    warc = write_warc(tmp_path / "g.warc.gz", archive_scenario.captures)
+    index = tmp_path / "g.warc.gz.cdxj"
+    await WarcArchive([warc]).records()
+    elsewhere = tmp_path / "elsewhere.cdxj"
+    index.rename(elsewhere)
+    index.symlink_to(elsewhere)
+    records = await WarcArchive([warc]).records()
+    assert records
+    assert not index.is_symlink()
+    assert index.read_text() == elsewhere.read_text()
+
+
 async def test_a_warc_without_the_link_names_the_forms_looked_for(grab: Path) -> None:
     link = "https://sora.chatgpt.com/p/s_" + "d" * 32
     async with SoraClient(ResolveOptions(warc_paths=(grab,))) as client:

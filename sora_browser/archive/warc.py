@@ -190,7 +190,11 @@ def _index_places(path: Path, cache_dir: Path | None) -> list[Path]:
 
 def _read_index(where: Path, stamp: dict[str, Any]) -> list[CdxRecord] | None:
     try:
-        with where.open(encoding="utf-8") as lines:
+        # Not through a symlink: an index planted beside a shared WARC must not make the tool
+        # read some other file of the user's. Another user's index is read: the stamp and the
+        # per-record checks decide whether it is any good.
+        fd = os.open(where, os.O_RDONLY | os.O_NOFOLLOW)
+        with open(fd, encoding="utf-8") as lines:
             if json.loads(lines.readline().removeprefix("!meta ")) != stamp:
                 return None
             return [_from_cdxj(line) for line in lines if line.strip()]
