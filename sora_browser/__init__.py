@@ -36,6 +36,7 @@ if TYPE_CHECKING:
         PageGone,
         PageTooLarge,
         PolicyRefused,
+        PostPrivate,
         SignatureExpired,
         SoraBrowserError,
     )
@@ -87,6 +88,7 @@ __all__ = [
     "PageGone",
     "PageTooLarge",
     "PolicyRefused",
+    "PostPrivate",
     "ResolveOptions",
     "ResolvedVideo",
     "RetryNotice",

@@ -174,9 +174,10 @@ async def open_url(
     what: str = "media URL",
     follow: bool = True,
     proxy: Proxy | None = None,
+    method: str = "GET",
     **kwargs: Any,
 ) -> AsyncIterator[aiohttp.ClientResponse]:
-    """GET ``url``, following redirects by hand so the policy sees every hop.
+    """GET (or ``method``) ``url``, following redirects by hand so the policy sees every hop.
 
     ``follow=False`` hands a redirect back as it is (the browser follows it itself). Through
     ``proxy`` every hop is still checked, its name resolved here when it can be.
@@ -188,8 +189,8 @@ async def open_url(
         if via:
             await check_name(policy, current)
         with map_aiohttp_errors(current):
-            response = await session.get(
-                current, headers=headers, allow_redirects=False, proxy=via, **kwargs
+            response = await session.request(
+                method, current, headers=headers, allow_redirects=False, proxy=via, **kwargs
             )
         redirect = response.status in REDIRECT_STATUSES and "Location" in response.headers
         if follow and redirect:

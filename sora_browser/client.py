@@ -40,14 +40,14 @@ class SoraClient:
         ``options.timeout`` bounds the whole resolution: every resolver, attempt and wait
         (but not a wait on the archive's rate limit, which is not this link's doing).
         """
-        link = self._link(share_url)
+        link = self.share_link(share_url)
         return await self._within_timeout(link, self.resolver.resolve(link))
 
     async def renditions(self, share_url: str | None) -> list[ResolvedVideo]:
         """Every rendition of the video that the resolver found usable, best first
         (``resolve`` answers the first): for a caller that lets the user choose, as yt-dlp's
         ``-F``/``-f`` do. Resolvers that cannot list renditions give their one best."""
-        link = self._link(share_url)
+        link = self.share_link(share_url)
         return await self._within_timeout(link, all_renditions(self.resolver, link))
 
     async def _within_timeout(self, link: ShareLink, work: Awaitable[T]) -> T:
@@ -63,7 +63,8 @@ class SoraClient:
                 url=link.url,
             ) from exc
 
-    def _link(self, share_url: str | None) -> ShareLink:
+    def share_link(self, share_url: str | None) -> ShareLink:
+        """The link, checked and normalised (``InvalidShareURL``, exit 2), nothing fetched."""
         if share_url is None:
             share_url = self._link_of_page()
         return parse_share_url(

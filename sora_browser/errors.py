@@ -85,6 +85,11 @@ class PageGone(NoVideoFound):
     """The share page answered 404/410 or says the video is no longer available."""
 
 
+class PostPrivate(NoVideoFound):
+    """The post exists, but its JSON says the viewer may not see it (``permissions.can_read:
+    false`` or ``output_blocked``); an archive's older capture may still hold it."""
+
+
 class PageTooLarge(NoVideoFound):
     """The page is bigger than the size cap and named no video in what was read; a browser
     would only load all of it (a gzip bomb took Chromium to 4.3 GB)."""

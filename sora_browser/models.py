@@ -154,6 +154,8 @@ class DownloadResult:
     connections: int = 1
     elapsed: float = field(default=0.0, metadata={"json": "elapsed_seconds"})
     reresolved: int = field(default=0, metadata=_INTERNAL)
+    downloaded_at: datetime | None = None
+    """When the file was put in place (UTC)."""
 
     def to_json(self) -> dict[str, Any]:
         record = _record(self, private=False)

@@ -23,12 +23,14 @@ from typing import Any
 
 from .errors import BadInput
 from .models import ResolvedVideo
+from .safefs import DEFAULT_NAME_MAX as NAME_MAX
+from .safefs import LONGEST_SUFFIX
 
 DEFAULT_TEMPLATE = "{id}.{ext}"
 FIELDS = ("id", "title", "username", "prompt", "variant", "width", "height", "date", "ext")
-NAME_MAX = 255
-LONGEST_SUFFIX = ".part.json.tmp"
-"""What the downloader appends to a name for its side files (``.part``, its state, a temp)."""
+LINK_FIELDS = frozenset({"id", "ext"})
+"""Fields the share link alone gives: a template of only these names a file before the page
+is read, so a video already downloaded is found without resolving anything."""
 MISSING = "NA"
 _RESERVED = {"con", "prn", "aux", "nul"} | {f"{k}{n}" for k in ("com", "lpt") for n in range(10)}
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f/\\:*?\"<>|]+")
@@ -51,13 +53,35 @@ def check_template(template: str) -> str:
 
 def render(template: str, video: ResolvedVideo, ext: str = "mp4") -> PurePosixPath:
     """The relative path ``template`` names for ``video``, every part of it safe."""
-    values = {name: clean(str(value)) for name, value in fields_of(video, ext).items()}
+    return render_fields(template, fields_of(video, ext))
+
+
+def render_fields(template: str, fields: dict[str, Any]) -> PurePosixPath:
+    """The relative path ``template`` names with these field values (``NA`` where absent)."""
+    values = {name: clean(str(fields.get(name, MISSING))) for name in FIELDS}
     try:
         text = check_template(template).format(**values)
     except (ValueError, IndexError, KeyError) as exc:
         raise BadInput(f"Cannot use --template {template!r}: {exc}") from exc
     parts = [fit(clean(part)) for part in text.split("/") if part.strip()]
-    return PurePosixPath(*(parts or [fit(clean(video.share_id)) + f".{ext}"]))
+    return PurePosixPath(*(parts or [fit(values["id"]) + f".{values['ext']}"]))
+
+
+def needs_page(template: str) -> bool:
+    """Whether ``template`` uses a field only the page gives (title, username, ...)."""
+    names = {name for _, name, _, _ in string.Formatter().parse(template) if name}
+    return not names <= LINK_FIELDS
+
+
+def with_id(path: PurePosixPath, share_id: str) -> PurePosixPath:
+    """``path`` with `` [<share id>]`` before its extension, for a name another video holds."""
+    name, ext = path.name, ""
+    if "." in name:
+        name, _, ext = name.rpartition(".")
+        ext = "." + ext
+    tag = f" [{clean(share_id)}]"
+    stem = fit(name, NAME_MAX - len(LONGEST_SUFFIX) - len(tag.encode()) - len(ext.encode()))
+    return path.with_name(f"{stem}{tag}{ext}")
 
 
 def fields_of(video: ResolvedVideo, ext: str) -> dict[str, Any]:

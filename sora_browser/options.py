@@ -276,3 +276,27 @@ class DownloadOptions:
         return replace(
             self, allow_hosts=self.allow_hosts | hosts, local_files=self.local_files | files
         )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OutputOptions:
+    """What becomes of a downloaded video on disk besides its bytes: its name, a metadata
+    sidecar, and what happens when the file is already there."""
+
+    template: str | None = None
+    """Names from what the page said (``naming``: ``{username}/{id}.{ext}``, ...), relative
+    to the output folder; None keeps ``<share-id>.mp4``."""
+    write_info_json: bool = False
+    """Write ``<name>.info.json`` beside the video once it is in place (``infojson``)."""
+    force_overwrites: bool = False
+    """Download again even when the file is already there, and replace a different file at an
+    explicit OUTPUT (never another video's templated name: that one gets the id appended)."""
+
+    def __post_init__(self) -> None:
+        _require(self, "template", (str, type(None)), "a template string or None")
+        _require(self, "write_info_json", (bool,), "True or False")
+        _require(self, "force_overwrites", (bool,), "True or False")
+        if self.template is not None:
+            from .naming import check_template
+
+            check_template(self.template)

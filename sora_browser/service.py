@@ -7,16 +7,23 @@ the CDN, and re-resolving the share link when a signed URL expires mid-download.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
+from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
 from .client import SoraClient
 from .download import VideoDownloader
+from .errors import local_errors
+from .infojson import info_path
+from .infojson import write as write_info
 from .models import DownloadResult, ProgressCallback, ResolvedVideo
-from .options import DownloadOptions, ResolveOptions
-from .output import output_path_for, ready_default_dir
+from .options import DownloadOptions, OutputOptions, ResolveOptions
+from .output import ready_default_dir
+from .placement import Claims, Found, Where, inspect, place
 
 __all__ = ["Extraction", "SoraClient", "SoraExtractionService"]
 
@@ -25,10 +32,14 @@ __all__ = ["Extraction", "SoraClient", "SoraExtractionService"]
 class Extraction:
     resolved: ResolvedVideo
     download: DownloadResult
+    skipped: bool = False
+    """The video was already at its path (``placement``): nothing was downloaded."""
+    info_json: Path | None = None
+    """The info JSON written (or found) beside the video, when there is one."""
 
     def to_json(self) -> dict[str, Any]:
         """One record for the whole job: what the page said, then what landed on disk."""
-        return {**self.resolved.to_json(), **self.download.to_json()}
+        return {**self.resolved.to_json(), **self.download.to_json(), "skipped": self.skipped}
 
 
 def shared_policy(
@@ -53,6 +64,7 @@ class SoraExtractionService:
         resolve_options: ResolveOptions | None = None,
         download_options: DownloadOptions | None = None,
         output_dir: Path | None = None,
+        output_options: OutputOptions | None = None,
         client: SoraClient | None = None,
         downloader: VideoDownloader | None = None,
     ) -> None:
@@ -65,6 +77,9 @@ class SoraExtractionService:
         )
         self.downloader = downloader or VideoDownloader(download)
         self.output_dir = output_dir
+        self.output = output_options or OutputOptions()
+        self._claims = Claims()
+        """Paths this service's downloads have taken (two links of a batch, one name)."""
         self._owns = (client is None, downloader is None)
 
     async def extract(
@@ -74,20 +89,74 @@ class SoraExtractionService:
         *,
         progress: ProgressCallback | None = None,
     ) -> Extraction:
+        """Resolve and download, unless the video is already where it would go
+        (``placement``: then nothing is fetched and ``Extraction.skipped`` is set)."""
+        where = self._where(output_path)
+        link = self.client.share_link(share_url)
+        early = await self._there_already(where, link.share_id)
+        if early is not None:
+            return early
+        resolved = await self.client.resolve(share_url)
+        target, there = await place(
+            where,
+            resolved.share_id,
+            where.paths(resolved.share_id, resolved),
+            self._claims,
+            force=self.output.force_overwrites,
+            remote_size=lambda: self.downloader.remote_size(resolved),
+        )
+        if there is not None:
+            return self._skipped(resolved, there)
+        result = await self.downloader.fetch_video(
+            resolved, target, progress=progress, refresh=self._refresher(resolved)
+        )
+        return self._with_info(Extraction(resolved=resolved, download=result))
+
+    async def _there_already(self, where: Where, share_id: str) -> Extraction | None:
+        """The skip, when the name needs no page and an info JSON proves the video is there:
+        then not even the page is fetched."""
+        if where.needs_page or self.output.force_overwrites:
+            return None
+        found = await asyncio.to_thread(inspect, where.paths(share_id, None)[0], share_id)
+        if found.verdict != "same" or found.record is None:
+            return None
+        return self._skipped(_recorded(found.record, share_id), found)
+
+    def _where(self, output_path: Path | str | None) -> Where:
         default_dir = self.output_dir
         if output_path is None and default_dir is None:
             default_dir = ready_default_dir()  # refused before anything is fetched
-        resolved = await self.client.resolve(share_url)
-        target = output_path_for(resolved.share_id, output_path, default_dir=default_dir)
+        return Where(output_path, default_dir, self.output.template)
 
+    def _refresher(self, resolved: ResolvedVideo) -> Callable[[], Awaitable[str]]:
         async def refresh() -> str:
             # A signed CDN URL lives a few days; a fresh page visit signs a new one.
             return (await self.client.resolve(resolved.share_url)).mp4_url
 
-        result = await self.downloader.fetch_video(
-            resolved, target, progress=progress, refresh=refresh
+        return refresh
+
+    def _skipped(self, resolved: ResolvedVideo, found: Found) -> Extraction:
+        recorded = found.record or {}
+        result = DownloadResult(
+            path=found.path,
+            url=resolved.mp4_url,
+            size=found.size,
+            sha256=found.sha256 or "",
+            attempts=0,
+            connections=0,
+            downloaded_at=_when(recorded.get("downloaded_at")),
         )
-        return Extraction(resolved=resolved, download=result)
+        return self._with_info(Extraction(resolved=resolved, download=result, skipped=True))
+
+    def _with_info(self, extraction: Extraction) -> Extraction:
+        """The extraction, its info JSON written when asked for (after the video is in place)."""
+        path = info_path(extraction.download.path)
+        if self.output.write_info_json and not (extraction.skipped and path.exists()):
+            with local_errors(f"write {path.name}"):
+                write_info(extraction.download.path, extraction.to_json())
+        if self.output.write_info_json or path.exists():
+            return replace(extraction, info_json=path)
+        return extraction
 
     async def extract_and_download(
         self,
@@ -114,3 +183,18 @@ class SoraExtractionService:
         self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
     ) -> None:
         await self.aclose()
+
+
+def _recorded(record: Mapping[str, Any], share_id: str) -> ResolvedVideo:
+    """What an info JSON says was resolved, for a video skipped before its page was read."""
+    try:
+        return ResolvedVideo.from_json(record)
+    except (TypeError, ValueError):
+        return ResolvedVideo(share_url="", share_id=share_id, mp4_url="", resolver="", strategy="")
+
+
+def _when(value: object) -> datetime | None:
+    try:
+        return datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None

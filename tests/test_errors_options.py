@@ -19,6 +19,7 @@ EXIT_CODES = {
     errors.BadInput: 2,
     errors.NoVideoFound: 3,
     errors.PageGone: 3,
+    errors.PostPrivate: 3,
     errors.LoginRequired: 3,
     errors.ChallengeRequired: 3,
     errors.BrowserUnavailable: 3,

@@ -63,6 +63,7 @@ def test_download_result_record_names_and_round_trip() -> None:
         "resumed_from": 7,
         "connections": 2,
         "elapsed_seconds": 1.235,
+        "downloaded_at": None,
     }
     assert DownloadResult.from_json(record).path == RESULT.path
 

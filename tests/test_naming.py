@@ -9,7 +9,8 @@ import pytest
 
 from sora_browser.errors import BadInput
 from sora_browser.models import ResolvedVideo
-from sora_browser.naming import DEFAULT_TEMPLATE, LONGEST_SUFFIX, check_template, render
+from sora_browser.naming import DEFAULT_TEMPLATE, check_template, render
+from sora_browser.safefs import LONGEST_SUFFIX
 
 
 def video(**changes: object) -> ResolvedVideo:

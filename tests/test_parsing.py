@@ -91,6 +91,23 @@ EXPECTED: dict[str, Expect] = {
     "protocol_relative": Expect("source", "og:video"),
     "refused_host": Expect("source", "og:video"),
     "refused_mixed": Expect("source", "og:video"),
+    # DESIGN.md's shapes seen in real captures: the clean source beats its _wm copy; a web
+    # session's lone _wm file is still the best it has; og:video naming drvs/md loses to the
+    # source the post JSON lists.
+    "app_context": Expect(
+        "app_source",
+        "next-flight",
+        "source",
+        1080,
+        1920,
+        "A paper boat sailing down a rain gutter, macro",
+    ),
+    "web_context": Expect(
+        "web_wm", "next-flight", "source", 1080, 1920, "Tide pool creatures waking at dawn"
+    ),
+    "drvs_og_video": Expect(
+        "source", "next-flight", "source", 1080, 1920, "Lanternfish drifting through a dark trench"
+    ),
 }
 NO_VIDEO: dict[str, PageState] = {
     "thumbnail_only": PageState.OK,
@@ -100,6 +117,8 @@ NO_VIDEO: dict[str, PageState] = {
     "login_wall": PageState.LOGIN,
     "challenge": PageState.CHALLENGE,
     "server_error": PageState.OK,
+    "removed_post": PageState.GONE,
+    "private_post": PageState.OK,
 }
 
 

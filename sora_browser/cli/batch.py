@@ -27,6 +27,7 @@ from .options import (
     download_options,
     number_option,
     output_dir_option,
+    save_options,
 )
 from .progress import format_size
 from .runner import KEPT_PART, emit_json, report_failure, run, say
@@ -91,6 +92,7 @@ class DownloadArchive:
 )
 @common_options
 @download_options
+@save_options
 def batch(
     settings: Settings,
     inputs: tuple[str, ...],
@@ -98,9 +100,11 @@ def batch(
     jobs: int,
     archive: Path | None,
     download: dict[str, Any],
+    saving: dict[str, Any],
 ) -> None:
     """Download many links: arguments, or files with one link per line (UTF-8; - for stdin)."""
-    work = _batch(settings, inputs, output_dir, jobs, DownloadArchive(archive), download)
+    archived = DownloadArchive(archive)
+    work = _batch(settings, inputs, output_dir, jobs, archived, download, saving)
     run(work, settings.voice, on_interrupt=KEPT_PART)
 
 
@@ -138,6 +142,7 @@ async def _batch(
     jobs: int,
     archive: DownloadArchive,
     download: dict[str, Any],
+    saving: dict[str, Any],
 ) -> int:
     from ..errors import BadInput, local_errors
     from ..output import ready_default_dir
@@ -151,7 +156,7 @@ async def _batch(
         folder.mkdir(parents=True, exist_ok=True)
     limit = asyncio.Semaphore(jobs)
     with archive.opened():
-        async with settings.service(**download) as service:
+        async with settings.service(saving, **download) as service:
             outcomes = await asyncio.gather(
                 *(_one(settings, service, link, folder, limit, archive) for link in links)
             )
@@ -169,7 +174,6 @@ async def _one(
     archive: DownloadArchive,
 ) -> bool:
     from ..errors import SoraBrowserError
-    from ..output import output_path_for
     from ..urls import UrlPolicy, parse_share_url
     from .json_output import error_json
 
@@ -179,8 +183,7 @@ async def _one(
             if share.share_id in archive.done:
                 say(settings.quiet, f"- {share.share_id}: already in the archive, skipped")
                 return True
-            target = output_path_for(share.share_id, folder)
-            extraction = await service.extract(share.url, target)
+            extraction = await service.extract(share.url, folder)
             archive.add(share.share_id)
         except SoraBrowserError as exc:
             if settings.json_output:
@@ -193,5 +196,8 @@ async def _one(
     result = extraction.download
     if settings.json_output:
         emit_json(extraction.to_json())
-    say(settings.quiet, f"✓ {share.share_id}  {format_size(result.size)}  {result.path}")
+    if extraction.skipped:
+        say(settings.quiet, f"- {share.share_id}: already downloaded: {result.path}")
+    else:
+        say(settings.quiet, f"✓ {share.share_id}  {format_size(result.size)}  {result.path}")
     return True

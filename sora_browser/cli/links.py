@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from .options import Settings, common_options, download_options
+from .options import Settings, common_options, download_options, save_options
 from .progress import ProgressLine, format_size
 from .runner import KEPT_PART, emit_json, run
 
@@ -21,17 +21,23 @@ if TYPE_CHECKING:
 @click.argument("output", required=False, type=click.Path())
 @common_options
 @download_options
+@save_options
 def download(
-    settings: Settings, url: str | None, output: str | None, download: dict[str, Any]
+    settings: Settings,
+    url: str | None,
+    output: str | None,
+    download: dict[str, Any],
+    saving: dict[str, Any],
 ) -> None:
     """Download the video behind a share link URL to OUTPUT.
 
-    OUTPUT is a file, or a folder (then <share-id>.mp4 inside it): an existing one, or any
-    path ending in "/" (created). Default: <system temp>/sora_videos/<share-id>.mp4. With
-    --page FILE the URL may be left out: the saved page says which link it is.
+    OUTPUT is a file, or a folder (then <share-id>.mp4 inside it, or the --template name): an
+    existing one, or any path ending in "/" (created). Default: <system temp>/sora_videos/.
+    A video already at its path is not fetched again ("already downloaded"). With --page FILE
+    the URL may be left out: the saved page says which link it is.
     """
     url, output = link_and_output(settings, url, output)
-    work = _download(settings, url, output, download)
+    work = _download(settings, url, output, download, saving)
     run(work, settings.voice, share_url=url or str(settings.page), on_interrupt=KEPT_PART)
 
 
@@ -66,11 +72,12 @@ async def _download(
     url: str | None,
     output: str | None,
     download: dict[str, Any],
+    saving: dict[str, Any],
 ) -> int:
     progress = ProgressLine(enabled=not settings.quiet and not settings.json_output)
     async with (
         _browser_first(settings, url, "sora_browser.service"),
-        settings.service(**download) as service,
+        settings.service(saving, **download) as service,
     ):
         try:
             extraction = await service.extract(url, output, progress=progress.update)
@@ -105,6 +112,10 @@ def _report_success(settings: Settings, extraction: Extraction) -> None:
         emit_json(extraction.to_json())
     else:
         click.echo(str(result.path))
+    if extraction.skipped:
+        settings.voice.say(f"already downloaded: {result.path}")
+        return
+    settings.note_watermark(extraction.resolved.watermarked)
     if settings.verbose:
         resolved = extraction.resolved
         settings.voice.say(f"  from {result.url} ({resolved.resolver})")
@@ -132,6 +143,7 @@ async def _resolve(settings: Settings, url: str | None) -> int:
         emit_json(resolved.to_json())
     else:
         click.echo(resolved.mp4_url)
+    settings.note_watermark(resolved.watermarked)
     if settings.verbose:
         settings.voice.say(
             f"  found by {resolved.resolver}/{resolved.strategy}"

@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 F = TypeVar("F", bound=Callable[..., Any])
 Decorator = Callable[[F], F]
 MODE_CHOICES = ("auto", "static", "browser", "archive")
+QUALITY_CHOICES = ("best", "source", "md", "ld")
+"""``options.MODES`` and ``options.QUALITIES``, spelled here so ``--help`` imports neither."""
 MODE_HELP = (
     "auto: the live page (static, then the browser when it needs one), then the archive;"
     " static or browser: the live page only; archive: the archive only."
@@ -323,6 +325,8 @@ class Settings:
     page: Path | None = None
     proxy: str | None = None
     no_proxy: frozenset[str] = frozenset()
+    quality: str = "best"
+    no_watermark: bool = False
 
     @property
     def quiet(self) -> bool:
@@ -359,6 +363,8 @@ class Settings:
             on_retry=self.retry_line(),
             proxy=self.proxy,
             no_proxy=self.no_proxy,
+            quality=self.quality,  # type: ignore[arg-type]
+            no_watermark=self.no_watermark,
         )
 
     def download_options(self, **download: Any) -> DownloadOptions:
@@ -383,13 +389,26 @@ class Settings:
             return None
         return lambda notice: click.echo(str(notice), err=True)
 
-    def service(self, **download: Any) -> SoraExtractionService:
+    def service(
+        self, saving: dict[str, Any] | None = None, **download: Any
+    ) -> SoraExtractionService:
+        """``saving``: what ``save_options`` collected (``--template``, ...)."""
+        from ..options import OutputOptions
         from ..service import SoraExtractionService
 
         return SoraExtractionService(
             resolve_options=self.resolve_options(),
             download_options=self.download_options(**download),
+            output_options=OutputOptions(**(saving or {})),
         )
+
+    def note_watermark(self, watermarked: bool | None) -> None:
+        """Say it when the file taken is watermarked (``--no-watermark`` refuses those)."""
+        if watermarked:
+            self.voice.say(
+                "Note: the file taken is watermarked; the page offered no clean one"
+                " (--no-watermark refuses such files)"
+            )
 
 
 def _settings(kwargs: dict[str, Any]) -> Settings:
@@ -424,6 +443,8 @@ def _settings(kwargs: dict[str, Any]) -> Settings:
         page=kwargs.pop("page"),
         proxy=proxy,
         no_proxy=no_proxy,
+        quality=kwargs.pop("quality"),
+        no_watermark=kwargs.pop("no_watermark"),
     )
 
 
@@ -470,6 +491,19 @@ def common_options(func: F) -> F:
                 " --warc, or as --mode allows); the share link may then be left out.",
             ),
             _file_option("--record-har", "Save the browser session to this HAR file."),
+            click.option(
+                "--quality",
+                type=click.Choice(QUALITY_CHOICES),
+                default="best",
+                show_default=True,
+                help="best: the clean source, then the watermarked one, then md, then ld;"
+                " source: the full-size file; md, ld: that rendition (exit 3 when missing).",
+            ),
+            click.option(
+                "--no-watermark",
+                is_flag=True,
+                help="Take a clean file or none (exit 3 when only a watermarked one exists).",
+            ),
             chromium_option(),
             proxy_option(),
             verbosity_options,
@@ -543,3 +577,54 @@ def _parse_size(ctx: click.Context, param: click.Parameter, value: str) -> int:
     if size < 1:
         raise click.BadParameter(f"{value!r} is not a size like 500M, 4G or 1.5G")
     return size
+
+
+SAVE_OPTIONS = ("template", "write_info_json", "force_overwrites")
+
+
+def save_options(func: F) -> F:
+    """Options about the file on disk (its name, its info JSON, what is there already); they
+    arrive as one dict, ``saving``, of ``OutputOptions`` fields."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        saving = {name: kwargs.pop(name) for name in SAVE_OPTIONS}
+        return func(*args, saving=saving, **kwargs)
+
+    return apply(  # type: ignore[return-value]
+        wrapper,
+        [
+            click.option(
+                "--template",
+                metavar="TEMPLATE",
+                callback=_checked_template,
+                help="Name files from what the page says, inside the output folder: {id}"
+                " {title} {username} {prompt} {variant} {width} {height} {date} {ext}; '/'"
+                " makes folders (default {id}.{ext}).",
+            ),
+            click.option(
+                "--write-info-json",
+                is_flag=True,
+                help="Write NAME.info.json beside each video: what the page said, the sha256,"
+                " no signatures or cookies.",
+            ),
+            click.option(
+                "--force-overwrites",
+                is_flag=True,
+                help="Download again even when the video is already there, and replace"
+                " another file at OUTPUT.",
+            ),
+        ],
+    )
+
+
+def _checked_template(_ctx: click.Context, _param: click.Parameter, value: str | None) -> Any:
+    if value is None:
+        return None
+    from ..errors import BadInput
+    from ..naming import check_template
+
+    try:
+        return check_template(value)
+    except BadInput as exc:
+        raise click.BadParameter(exc.message) from None

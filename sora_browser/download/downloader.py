@@ -15,6 +15,7 @@ import contextlib
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 
@@ -30,12 +31,14 @@ from ..errors import (
     IncompleteDownload,
     NotAVideo,
     SignatureExpired,
+    SoraBrowserError,
     local_errors,
 )
 from ..models import Cookie, DownloadResult, MediaPiece, ProgressCallback, ResolvedVideo
 from ..options import DownloadOptions
 from ..urls import UrlPolicy, is_expired, signed_url_expiry
 from .assemble import Assembly
+from .localmedia import is_local_url
 from .partfile import PartFile, PartState
 from .pieces import PieceRun, connections_for, layout, probe_end
 from .ranges import (
@@ -76,6 +79,7 @@ class _Job:
 
     def result(self, elapsed: float) -> DownloadResult:
         return DownloadResult(
+            downloaded_at=datetime.now(UTC),
             path=self.part.output,
             url=self.url,
             size=self.part.size(),
@@ -188,6 +192,31 @@ class VideoDownloader:
             connections=video.max_connections,
         )
 
+    async def remote_size(self, video: ResolvedVideo) -> int | None:
+        """The size of the video as its source announces it, without fetching a byte of it
+        (a ``HEAD``; a saved record's headers; the pieces' total): None when it will not say.
+
+        Used to tell whether a file already at OUTPUT is this video (``placement``).
+        """
+        if video.pieces:
+            return video.pieces[0].total
+        request = self._request(self._ensure_session(), video.referer)
+        try:
+            if is_local_url(video.mp4_url):
+                async with open_range(request, video.mp4_url, 0, None, None) as answer:
+                    return answer.total if answer.total is not None else answer.length
+            async with _http.open_url(
+                request.session,
+                video.mp4_url,
+                policy=self._policy,
+                headers=request.headers,
+                proxy=self._proxy,
+                method="HEAD",
+            ) as response:
+                return response.content_length if response.status == 200 else None
+        except (SoraBrowserError, aiohttp.ClientError, OSError):
+            return None  # it will not say: the caller treats the file as another one
+
     async def fetch_pieces(
         self,
         pieces: Sequence[MediaPiece],
@@ -210,6 +239,7 @@ class VideoDownloader:
             )
             await self._run_with_deadline(assembly.candidates[0].url, self._join(assembly))
             return DownloadResult(
+                downloaded_at=datetime.now(UTC),
                 path=part.output,
                 url=assembly.candidates[0].url,
                 size=part.size(),

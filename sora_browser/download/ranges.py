@@ -131,9 +131,9 @@ async def open_range(
 ) -> AsyncIterator[RangeAnswer]:
     """GET ``url`` asking for bytes ``[start, end)`` (``end=None``: to the end); a ``warc:``
     or ``har:`` URL is read from its file instead (``localmedia``)."""
-    if url.startswith(("warc:", "har:")):
-        from .localmedia import open_local
+    from .localmedia import is_local_url, open_local
 
+    if is_local_url(url):
         async with open_local(url, start, req.local_files, req.verify_video) as local:
             check_claims(local, req.max_size, url)
             yield local

@@ -8,12 +8,20 @@ order (``VARIANT_RANK``), then width, then strategy order.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from .candidates import IMAGE_VARIANTS, NOT_VIDEO_EXT, VARIANT_RANK, Candidate, looks_like_video
+from .candidates import (
+    FULL_SIZE_VARIANTS,
+    IMAGE_VARIANTS,
+    NOT_VIDEO_EXT,
+    VARIANT_RANK,
+    Candidate,
+    looks_like_video,
+)
 from .strategies import STRATEGIES, STRATEGY_RANK
 
 __all__ = ["QUALITIES", "prefer", "rank_candidates"]
@@ -30,7 +38,7 @@ def rank_candidates(candidates: list[Candidate]) -> list[Candidate]:
 
 
 QUALITIES = ("best", "source", "md", "ld")
-_FULL_SIZE = frozenset({"source", "source_wm", "downloadable", None})
+_DRVS = re.compile(r"/drvs/([a-z_]+)/")
 
 
 def prefer(
@@ -53,7 +61,7 @@ def _is_quality(candidate: Candidate, quality: str) -> bool:
     if quality == "best":
         return True
     if quality == "source":
-        return candidate.variant in _FULL_SIZE
+        return candidate.variant in FULL_SIZE_VARIANTS
     return candidate.variant == quality
 
 
@@ -99,7 +107,13 @@ def _with_watermarks(merged: list[Candidate], found: list[Candidate]) -> list[Ca
     (docs/ARCHITECTURE.md, "Facts the code relies on")."""
     marked = {c.url for c in found if c.variant == "source_wm" or _wm_path(c.url)}
     distinct_wm = any(c.variant == "source_wm" for c in found)
-    return [replace(c, watermarked=_watermarked(c, marked, distinct_wm)) for c in merged]
+    result = [replace(c, watermarked=_watermarked(c, marked, distinct_wm)) for c in merged]
+    full_size = [c for c in result if c.variant in FULL_SIZE_VARIANTS and _is_usable(c)]
+    if full_size and all(c.watermarked for c in full_size):
+        # The session saw the video only watermarked: its smaller renditions are made from
+        # that same file, so a --no-watermark run must not settle for one of them.
+        result = [replace(c, watermarked=True) if c.watermarked is None else c for c in result]
+    return result
 
 
 def _watermarked(candidate: Candidate, marked: set[str], distinct_wm: bool) -> bool | None:
@@ -141,11 +155,24 @@ def _merge(group: list[Candidate]) -> Candidate:
     tainted = next((c.variant for c in group if c.variant in IMAGE_VARIANTS), None)
     return replace(
         best,
-        variant=tainted or best.variant or _first(c.variant for c in group),
+        variant=tainted
+        or _drvs_variant(best.url)
+        or best.variant
+        or _first(c.variant for c in group),
         width=best.width or _first(c.width for c in group),
         height=best.height or _first(c.height for c in group),
         title=best.title or _first(c.title for c in group),
     )
+
+
+def _drvs_variant(url: str) -> str | None:
+    """What a derived rendition's path says it is (``.../drvs/md/raw`` is ``md``), whatever
+    the page called it: ``og:video`` often names the ``md`` rendition with no word of it."""
+    try:
+        match = _DRVS.search(unquote(urlsplit(url).path))
+    except ValueError:
+        return None
+    return match[1] if match else None
 
 
 def _first(values: Iterator[Any]) -> Any:

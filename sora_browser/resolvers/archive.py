@@ -28,7 +28,14 @@ from typing import TYPE_CHECKING, Any
 from ..archive.pieces import PiecesFound
 from ..archive.replay import MediaCapture, Replay
 from ..archive.source import ArchiveSource
-from ..errors import ArchivedInPieces, NotArchived, NoVideoFound, PageGone, PolicyRefused
+from ..errors import (
+    ArchivedInPieces,
+    NotArchived,
+    NoVideoFound,
+    PageGone,
+    PolicyRefused,
+    PostPrivate,
+)
 from ..models import ResolvedVideo
 from ..options import ResolveOptions
 from ..parsing import (
@@ -49,6 +56,7 @@ if TYPE_CHECKING:
     from ..archive.cdx import CdxRecord
 
 MAX_PAGES_READ = 5
+_PRIVATE = "a private post"
 """Page captures read before giving up: each is a replay request, and older captures of a
 page rarely differ from the newer ones in more than their signatures."""
 _SORA1_KINDS = frozenset({"g", "t"})
@@ -154,7 +162,7 @@ class ArchiveResolver:
             return _Miss(capture, "a login wall")
         said = post_state(text)
         if said is not None:
-            return _Miss(capture, f"the post was {said}" if said == "removed" else "a private post")
+            return _Miss(capture, f"the post was {said}" if said == "removed" else _PRIVATE)
         if state is PageState.GONE:
             return _Miss(capture, "a page saying the post is gone")
         candidates = self._allowed(rank_candidates(find_candidates(text, capture.original)))
@@ -323,6 +331,8 @@ def _no_video(
         )
     if all(m.reason.startswith("the post was removed") for m in misses):
         return PageGone(f"The post was removed: every capture of {link.url} says so ({when})")
+    if all(m.reason == _PRIVATE for m in misses):
+        return PostPrivate(f"The post is private: every capture of {link.url} says so ({when})")
     if all("never archived" in m.reason for m in misses):
         return NotArchived(
             url=link.url,

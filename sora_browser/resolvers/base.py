@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any, Protocol, runtime_checkable
 
+from ..errors import NoVideoFound, PageGone, PostPrivate
 from ..models import Cookie, ResolvedVideo
-from ..parsing import Candidate, PostInfo
+from ..options import ResolveOptions
+from ..parsing import Candidate, PostInfo, prefer
 from ..urls import ShareLink, signed_url_expiry
 
 
@@ -35,6 +37,24 @@ async def all_renditions(resolver: Resolver, link: ShareLink) -> list[ResolvedVi
     if isinstance(resolver, RenditionResolver):
         return await resolver.renditions(link)
     return [await resolver.resolve(link)]
+
+
+def chosen(ranked: list[Candidate], options: ResolveOptions) -> list[Candidate]:
+    """The ranked candidates narrowed to ``--quality`` and ``--no-watermark``, best first;
+    ``NoVideoFound`` naming what the page has when none is left."""
+    return prefer(ranked, options.quality, clean=options.no_watermark)
+
+
+def post_unavailable(url: str, state: str | None) -> NoVideoFound | None:
+    """The error for a post its JSON says is removed or private (``None`` otherwise).
+
+    Asked only when a page gave no usable video: a page may embed other posts' JSON too.
+    """
+    if state == "removed":
+        return PageGone(f"The post was removed: {url} (its page says so)")
+    if state == "private":
+        return PostPrivate(f"The post is private: {url} (its page says no one may see it)")
+    return None
 
 
 def to_resolved(

@@ -5,11 +5,11 @@ Between the live steps only "no video here" errors move on. A page that is gone 
 the live site (a browser cannot bring it back), and a bug is raised as it is, so a broken
 static step never silently turns into a slow browser run. The archive is the step after the
 live ones: it takes over when the live site has no video, when the page is gone (404/410, a
-redirect off Sora, a "discontinued" notice), and when the site cannot be reached or keeps
-failing, since Sora itself is switched off and most links now resolve only there. Without an
-archive those errors are raised as they are.
-A page too big to read or naming only refused media is raised as it is too: the next
-resolver would read the same page, at a greater cost.
+redirect off Sora, a "discontinued" notice, a removed or private post), and when the site
+cannot be reached or keeps failing, since Sora itself is switched off and most links now
+resolve only there. Without an archive those errors are raised as they are. A page too big
+to read, or naming only refused media, is raised as it is too: the next resolver would read
+the same page, at a greater cost.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from ..errors import (
     NoVideoFound,
     PageGone,
     PageTooLarge,
+    PostPrivate,
     SoraBrowserError,
 )
 from ..models import ResolvedVideo
@@ -65,7 +66,7 @@ class ChainResolver:
                 return await step(self._get(index), link)
             except (PageTooLarge, MediaRefused):
                 raise  # the next resolver would read the same page, at a greater cost
-            except (PageGone, FetchError) as exc:
+            except (PageGone, PostPrivate, FetchError) as exc:
                 if not self._has_archive:
                     raise
                 last = exc

@@ -37,7 +37,7 @@ from ..parsing import (
     rank_candidates,
 )
 from ..urls import SHARE_HOSTS, ShareLink, UrlPolicy, canonical_host
-from .base import to_resolved
+from .base import chosen, post_unavailable, to_resolved
 
 # What Chrome sends for a top-level navigation. Sora's edge serves the full server-rendered
 # page (og:video, flight data) to such requests; odd-looking clients are likelier to be
@@ -97,9 +97,12 @@ class StaticResolver:
         _raise_for_state(page, link)
         ranked = rank_candidates(find_candidates(page.text, page.url))
         allowed, refused = self._allowed(ranked)
+        info = page_post_info(page.text)
         if not allowed:
-            raise _nothing_usable(link, page, refused, self._options.max_page_bytes)
-        title, info = page_title(page.text), page_post_info(page.text)
+            gone = post_unavailable(link.url, info.state)
+            raise gone or _nothing_usable(link, page, refused, self._options.max_page_bytes)
+        allowed = chosen(allowed, self._options)
+        title = page_title(page.text)
         # No cookies are handed on: the ones from --cookies belong to sora.chatgpt.com and
         # the signed CDN URL needs none.
         return [to_resolved(link, c, resolver=self.name, title=title, info=info) for c in allowed]
@@ -211,7 +214,10 @@ def _raise_for_state(page: FetchedPage, link: ShareLink) -> None:
             '"Just a moment..."); plain HTTP cannot pass it: try --browser'
         )
     if page.state is PageState.GONE:
-        raise PageGone(f"Sora share page {url} is gone (HTTP {page.status}: no longer available)")
+        said = post_unavailable(link.url, page_post_info(page.text).state)
+        raise said or PageGone(
+            f"Sora share page {url} is gone (HTTP {page.status}: no longer available)"
+        )
     if page.state is PageState.LOGIN or is_login_url(page.url):
         raise LoginRequired(
             f"Sora share page {url} shows a login wall; pass --cookies FILE with cookies from a "

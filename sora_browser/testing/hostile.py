@@ -174,6 +174,8 @@ async def _serve_media(
     if not media.endless:
         response.content_length = media.claim_length or (end - start)
     await response.prepare(request)
+    if request.method == "HEAD":
+        return response  # the headers alone, as any server answers HEAD
     with contextlib.suppress(ConnectionResetError):
         await _send(response, media, start, end, wake)
         if media.claim_length is None:

@@ -39,15 +39,22 @@ class FakeVideo:
     name: str
     size: int
     style: str = "az"
-    """``az`` (Sora 2, ``.../raw``) or ``vg`` (Sora 1, ``.../src.mp4``)."""
+    """``az`` (Sora 2, ``.../raw``), ``vg`` (Sora 1, ``.../videos/00000/NAME.mp4``), ``vg_wm``
+    (the watermarked file, ``.../videos/00000_wm/src.mp4``) or ``drvs`` (a derived rendition,
+    ``<15 hex>_<uuid>/drvs/<md|ld>/raw``, the rendition being the name's last ``_`` part)."""
     content_type: str = "video/mp4"
 
     @property
     def path(self) -> str:
         token = uuid.uuid5(uuid.NAMESPACE_URL, self.name)
+        task = f"task_{token.hex[:26]}"
         if self.style == "vg":
-            task = f"task_{token.hex[:26]}"
             return "/vg-assets/" + quote(f"assets/{task}/videos/00000/{self.name}.mp4", safe="")
+        if self.style == "vg_wm":
+            return "/vg-assets/" + quote(f"assets/{task}/videos/00000_wm/src.mp4", safe="")
+        if self.style == "drvs":
+            rendition = self.name.rsplit("_", 1)[-1]
+            return "/az/files/" + quote(f"{token.hex[:15]}_{token}/drvs/{rendition}/raw", safe="")
         return "/az/files/" + quote(f"{token}/raw", safe="")
 
 
@@ -62,6 +69,13 @@ VIDEOS: dict[str, FakeVideo] = {
         FakeVideo("sora1", 1536 * 1024 + 3, style="vg"),
         FakeVideo("thumbnail", 40 * 1024, content_type="image/jpeg"),
         FakeVideo("gif", 60 * 1024, content_type="image/gif"),
+        # The shapes of DESIGN.md's real captures: an app session's clean source beside its
+        # ``_wm`` copy, a web session's lone ``_wm`` file, derived renditions under ``drvs``.
+        FakeVideo("app_source", 2 * 1024 * 1024 + 101, style="vg"),
+        FakeVideo("app_source_wm", 2 * 1024 * 1024 + 202, style="vg_wm"),
+        FakeVideo("web_wm", 2 * 1024 * 1024 + 303, style="vg_wm"),
+        FakeVideo("drvs_md", 1024 * 1024 + 404, style="drvs"),
+        FakeVideo("drvs_ld", 512 * 1024 + 505, style="drvs"),
     )
 }
 

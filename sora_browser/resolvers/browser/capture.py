@@ -28,6 +28,7 @@ from ... import parsing
 from ...errors import PageGone, PolicyRefused, SoraBrowserError
 from ...parsing import Candidate, PageState, PostInfo
 from ...urls import UrlPolicy
+from ..base import post_unavailable
 from .document import DocumentFetcher
 
 log = logging.getLogger(__name__)
@@ -85,7 +86,14 @@ class Capture:
         if self.error is not None:
             raise self.error
         if self.main is not None and self.main.state is PageState.GONE:
-            raise PageGone(f"The share page is gone (HTTP {self.main.status}): {self.main.url}")
+            url, state = self.main.url, self.post_info().state
+            gone = PageGone(f"The share page is gone (HTTP {self.main.status}): {url}")
+            raise post_unavailable(url, state) or gone
+
+    def post_info(self) -> PostInfo:
+        """What the page and the post JSON it fetched say about the post."""
+        html = self.main.text if self.main is not None else ""
+        return parsing.page_post_info(html).merged(self.info)
 
     def ranked(self) -> list[Candidate]:
         return parsing.rank_candidates(self.strong + self.weak)

@@ -35,7 +35,7 @@ from ...models import Cookie, ResolvedVideo
 from ...options import ResolveOptions
 from ...parsing import Candidate, PageState
 from ...urls import ShareLink, UrlPolicy
-from ..base import to_resolved
+from ..base import chosen, post_unavailable, to_resolved
 from .capture import Capture
 from .document import DocumentFetcher
 from .drive import drive
@@ -208,9 +208,8 @@ class BrowserResolver:
         await page.route_web_socket(lambda _: True, capture.route_web_socket)
         _listen(page, capture)
         try:
-            ranked = await self._find(page, capture, link)
-            html = capture.main.text if capture.main else ""
-            title, info = _title(html), parsing.page_post_info(html).merged(capture.info)
+            ranked = chosen(await self._find(page, capture, link), self.options)
+            title, info = _title(_html(capture)), capture.post_info()
             cookies = tuple(
                 Cookie(c["name"], c["value"], c["domain"], c["path"])
                 for c in await context.cookies()
@@ -274,10 +273,20 @@ def _at_timeout(capture: Capture, link: ShareLink, timeout: float) -> list[Candi
         raise ChallengeRequired(
             f"The bot challenge on {link.url} did not clear within {timeout:g}s"
         )
+    gone = post_unavailable(link.url, capture.post_info().state)
+    if gone is not None:
+        raise gone
     raise NoVideoFound(f"No video appeared on {link.url} within {timeout:g}s")
 
 
+def _html(capture: Capture) -> str:
+    return capture.main.text if capture.main else ""
+
+
 def _nothing_found(capture: Capture, link: ShareLink) -> NoVideoFound:
+    gone = post_unavailable(link.url, capture.post_info().state)
+    if gone is not None:
+        return gone
     state = capture.main.state if capture.main else PageState.OK
     if capture.main is not None and capture.main.status >= 400 and state is PageState.OK:
         return NoVideoFound(f"HTTP {capture.main.status} from {link.url}: no video there")
