@@ -131,18 +131,21 @@ class _Service:
     async def __aexit__(self, *exc_info: object) -> None:
         return None
 
-    async def extract(self, share_url: str, target: Path) -> Any:
+    async def extract(self, share_url: str, folder: Path, progress: Any = None) -> Any:
         if share_url.endswith("1" * 32):
             raise RuntimeError("a bug in this link's path")
-        self.folder.joinpath(target.name).touch()
+        target = folder / (share_url.rsplit("/", 1)[1] + ".mp4")
+        target.touch()
         download = SimpleNamespace(size=5, path=target)
-        return SimpleNamespace(download=download, to_json=lambda: {"share_url": share_url})
+        return SimpleNamespace(
+            download=download, skipped=False, to_json=lambda: {"share_url": share_url}
+        )
 
 
 def test_an_unexpected_error_is_reported_for_its_link_and_the_rest_run(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(Settings, "service", lambda self, **kw: _Service(tmp_path))
+    monkeypatch.setattr(Settings, "service", lambda self, *args, **kw: _Service(tmp_path))
     links = [f"https://sora.chatgpt.com/p/s_{digit * 32}" for digit in "123"]
     result = CliRunner().invoke(main, ["batch", *links, "-o", str(tmp_path)])
     assert result.exit_code == 1
@@ -150,3 +153,22 @@ def test_an_unexpected_error_is_reported_for_its_link_and_the_rest_run(
     assert f"✗ {links[0]}: internal error (please report; -v shows details):" in errors[0]
     assert "2 of 3 links done, 1 failed" in errors[-1]
     assert sorted(os.listdir(tmp_path)) == [f"s_{d * 32}.mp4" for d in "23"]
+
+
+async def test_links_come_from_any_text_and_are_counted(site: FixtureSite, tmp_path: Path) -> None:
+    # Issue: keep what the page knew, "links from anywhere": a chat export mixing Markdown,
+    # JSON (with escaped slashes) and CSV; other URLs are ignored and counted, repeats dropped.
+    good, sora1 = share_url(site, GOOD_PAGE), share_url(site, SORA1_PAGE)
+    export = tmp_path / "chat.md"
+    export.write_text(
+        f"## Sora finds\n- the koi: [watch]({good}) and again <{good}/>\n"
+        f'{{"text": "{sora1.replace("/", chr(92) + "/")}", "avatar": "https://cdn.example/a.png"}}\n'
+        f"id,url\n1,{good}?utm_source=chat\n"
+        "# https://sora.chatgpt.com/p/s_commented_out_line_is_left_alone\n"
+        "see https://example.com/article for more\n"
+    )
+    run = await sora("batch", str(export), "-o", str(tmp_path / "v"), *ALLOW)
+    assert run.code == 0, run.err
+    assert f"{export}: 2 link(s) (2 other URL(s) ignored, 2 repeat(s))" in run.err
+    assert "2 of 2 links done" in run.err
+    assert len(list((tmp_path / "v").iterdir())) == 2

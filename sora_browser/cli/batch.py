@@ -15,12 +15,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import sys
+import traceback
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import click
 
+from .batchview import BatchView, Outcome, view_for
 from .options import (
     Settings,
     common_options,
@@ -29,8 +33,7 @@ from .options import (
     output_dir_option,
     save_options,
 )
-from .progress import format_size
-from .runner import KEPT_PART, emit_json, report_failure, run, say
+from .runner import KEPT_PART, emit_json, run, say
 
 ARCHIVE_PREFIX = "sora "
 
@@ -148,56 +151,75 @@ async def _batch(
     from ..output import ready_default_dir
     from .inputs import read_links
 
-    links = drop_repeats(read_links(inputs), settings.allow_hosts, quiet=settings.quiet)
+    given = read_links(inputs, settings.allow_hosts, media=settings.resolve_options().reads_archive)
+    for note in given.notes:
+        say(settings.quiet, note)
+    links = drop_repeats(given.links, settings.allow_hosts, quiet=settings.quiet)
     if not links:
         raise BadInput("No links given")
     folder = output_dir or ready_default_dir()
     with local_errors("create the output folder"):
         folder.mkdir(parents=True, exist_ok=True)
-    limit = asyncio.Semaphore(jobs)
+    run = _Run(
+        settings,
+        folder,
+        asyncio.Semaphore(jobs),
+        archive,
+        view_for(len(links), quiet=settings.quiet),
+    )
     with archive.opened():
         async with settings.service(saving, **download) as service:
-            outcomes = await asyncio.gather(
-                *(_one(settings, service, link, folder, limit, archive) for link in links)
-            )
-    failed = outcomes.count(False)
-    say(settings.quiet, f"{len(links) - failed} of {len(links)} links done, {failed} failed")
-    return 1 if failed else 0
+            outcomes = await asyncio.gather(*(run.one(service, link) for link in links))
+    run.view.close(outcomes)
+    return 1 if any(o.state == "failed" for o in outcomes) else 0
 
 
-async def _one(
-    settings: Settings,
-    service: Any,
-    link: str,
-    folder: Path,
-    limit: asyncio.Semaphore,
-    archive: DownloadArchive,
-) -> bool:
-    from ..errors import SoraBrowserError
-    from ..urls import UrlPolicy, parse_share_url
-    from .json_output import error_json
+@dataclass
+class _Run:
+    """What every link of one batch shares."""
 
-    async with limit:
-        try:
-            share = parse_share_url(link, policy=UrlPolicy(settings.allow_hosts))
-            if share.share_id in archive.done:
-                say(settings.quiet, f"- {share.share_id}: already in the archive, skipped")
-                return True
-            extraction = await service.extract(share.url, folder)
-            archive.add(share.share_id)
-        except SoraBrowserError as exc:
-            if settings.json_output:
-                emit_json(error_json(link, exc))
-            click.echo(f"✗ {link}: {exc}", err=True)
-            return False
-        except Exception as exc:  # a bug in one link must not take the others down
-            report_failure(settings.voice, link, exc, prefix=f"✗ {link}: ")
-            return False
-    result = extraction.download
-    if settings.json_output:
-        emit_json(extraction.to_json())
-    if extraction.skipped:
-        say(settings.quiet, f"- {share.share_id}: already downloaded: {result.path}")
-    else:
-        say(settings.quiet, f"✓ {share.share_id}  {format_size(result.size)}  {result.path}")
-    return True
+    settings: Settings
+    folder: Path
+    limit: asyncio.Semaphore
+    archive: DownloadArchive
+    view: BatchView
+
+    async def one(self, service: Any, link: str) -> Outcome:
+        async with self.limit:
+            try:
+                outcome = await self._extract(service, link)
+            except Exception as exc:  # a bug in one link must not take the others down
+                outcome = self._failed(link, exc)
+        self.view.finished(outcome)
+        return outcome
+
+    async def _extract(self, service: Any, link: str) -> Outcome:
+        from ..urls import UrlPolicy, parse_share_url
+
+        share = parse_share_url(link, policy=UrlPolicy(self.settings.allow_hosts))
+        if share.share_id in self.archive.done:
+            return Outcome(link, "skipped", share.share_id, reason="already in the archive")
+        progress = self.view.started(link)
+        extraction = await service.extract(share.url, self.folder, progress=progress)
+        self.archive.add(share.share_id)
+        if self.settings.json_output:
+            emit_json(extraction.to_json())
+        result = extraction.download
+        if extraction.skipped:
+            reason = f"already downloaded: {result.path}"
+            return Outcome(link, "skipped", share.share_id, result.size, result.path, reason)
+        return Outcome(link, "done", share.share_id, result.size, result.path)
+
+    def _failed(self, link: str, exc: Exception) -> Outcome:
+        from ..errors import SoraBrowserError
+        from .json_output import error_json
+
+        if self.settings.json_output:
+            emit_json(error_json(link, exc))
+        if self.settings.verbose:
+            traceback.print_exception(exc, file=sys.stderr)
+        if isinstance(exc, SoraBrowserError):
+            return Outcome(link, "failed", reason=str(exc))
+        return Outcome(
+            link, "failed", reason=f"internal error (please report; -v shows details): {exc}"
+        )

@@ -1,8 +1,10 @@
 """The links ``batch`` and ``submit`` are given: arguments, files of links, or ``-`` (stdin).
 
-Files are UTF-8 text, with or without a byte order mark; one link per line, ``#`` starts a
-comment. Anything else (UTF-16, another encoding, a file that cannot be read, a path that
-does not exist) is ``BadInput``: exit 2, one line naming the file, before anything starts.
+Files are UTF-8 text, with or without a byte order mark, of any shape: every share link in
+them is found (``linkfinder``), and what else looked like a URL is counted as ignored; a line
+that starts with ``#`` is left out (a links file's comment). A file that is not UTF-8
+(UTF-16, another encoding), cannot be read or does not exist is ``BadInput``: exit 2, one
+line naming the file, before anything starts.
 An argument is a link when it has a scheme or reads as ``host.tld/path`` and no such file
 exists; anything else is taken for a file, so a mistyped file name is not tried as a link.
 """
@@ -12,6 +14,7 @@ from __future__ import annotations
 import re
 import sys
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import BadInput
@@ -20,17 +23,43 @@ _SCHEMELESS = re.compile(r"^(?:www\.)?[a-z0-9.-]+\.[a-z]{2,}(?::\d+)?/", re.IGNO
 _BOMS = {b"\xff\xfe": "UTF-16", b"\xfe\xff": "UTF-16", b"\x00\x00\xfe\xff": "UTF-32"}
 
 
-def read_links(inputs: Iterable[str]) -> list[str]:
-    """URLs from arguments and from files of links, in order, each once."""
-    links: list[str] = []
+@dataclass
+class Links:
+    """The links a command was given, and what reading its files found."""
+
+    links: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    """One line per file: how many links it held and how many other URLs were ignored."""
+
+
+def read_links(
+    inputs: Iterable[str], allow_hosts: frozenset[str] = frozenset(), *, media: bool = True
+) -> Links:
+    """Links from arguments, and every share link found in files (``linkfinder``: any text,
+    a links file, a chat export, CSV, JSON, Markdown), in order, each once; with ``media``
+    Sora CDN links count too (the archive can find their videos)."""
+    from ..linkfinder import find_links
+    from ..urls import UrlPolicy
+
+    policy = UrlPolicy(allow_hosts)
+    read = Links()
     for item in inputs:
-        if item == "-":
-            links.extend(link_lines(decode(sys.stdin.buffer.read(), "standard input")))
-        elif is_link(item):
-            links.append(item.strip())
-        else:
-            links.extend(link_lines(decode(_read(Path(item)), item)))
-    return list(dict.fromkeys(link for link in links if link))
+        if item != "-" and is_link(item):
+            read.links.append(item.strip())
+            continue
+        name = "standard input" if item == "-" else item
+        data = sys.stdin.buffer.read() if item == "-" else _read(Path(item))
+        found = find_links([_uncommented(decode(data, name))], policy, media=media)
+        read.links.extend(found.links)
+        read.notes.append(_note(name, found.links, found.ignored, found.repeats))
+    read.links = list(dict.fromkeys(link for link in read.links if link))
+    return read
+
+
+def _note(name: str, links: list[str], ignored: int, repeats: int) -> str:
+    extra = [f"{ignored} other URL(s) ignored"] if ignored else []
+    extra += [f"{repeats} repeat(s)"] if repeats else []
+    return f"{name}: {len(links)} link(s)" + (f" ({', '.join(extra)})" if extra else "")
 
 
 def is_link(item: str) -> bool:
@@ -40,9 +69,9 @@ def is_link(item: str) -> bool:
     return bool(_SCHEMELESS.match(text)) and not Path(text).exists()
 
 
-def link_lines(text: str) -> list[str]:
-    lines = (line.split("#", 1)[0].strip() for line in text.splitlines())
-    return [line for line in lines if line]
+def _uncommented(text: str) -> str:
+    """The text without lines that start with ``#``: a links file's way to leave one out."""
+    return "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("#"))
 
 
 def decode(data: bytes, name: str) -> str:

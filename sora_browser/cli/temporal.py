@@ -261,13 +261,15 @@ def submit(inputs: tuple[str, ...], **kwargs: Any) -> None:
 
     voice = _voice(kwargs, json_output=kwargs.pop("json_output"))
     connect = _connect_options(kwargs)
+    hosts = allowed_hosts(())  # the env's: they help see that two loopback links are the same
     try:
-        given = read_links(inputs)
+        given = read_links(inputs, hosts)
     except BadInput as exc:  # a links file that cannot be read: exit 2 before connecting
         sys.exit(report_failure(voice, None, exc))
-    # The workers judge the links; this only keeps one workflow per video (the env's
-    # allowed hosts help it see that two loopback links are the same).
-    urls = drop_repeats(given, allowed_hosts(()), quiet=voice.quiet)
+    for note in given.notes:
+        voice.say(note)
+    # The workers judge the links; this only keeps one workflow per video.
+    urls = drop_repeats(given.links, hosts, quiet=voice.quiet)
     mode, output_dir = kwargs.pop("mode"), kwargs.pop("output_dir")
     links = [SoraExtractionInput(share_url=u, mode=mode, output_dir=output_dir) for u in urls]
     policy = ActivityPolicy(
