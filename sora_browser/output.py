@@ -15,6 +15,7 @@ import tempfile
 from pathlib import Path
 
 __all__ = [
+    "confined_folder",
     "confined_output_path",
     "default_output_dir",
     "file_name",
@@ -84,6 +85,12 @@ def confined_output_path(
     if names_a_folder(output):
         return path / file_name(share_id)
     return output_path_for(share_id, path)
+
+
+def confined_folder(base: Path, folder: str | None) -> Path:
+    """``folder`` (relative to ``base``, or absolute inside it), or ``base`` itself;
+    ``PolicyRefused`` when it would leave ``base``."""
+    return _within(base, folder) if folder else base
 
 
 def _within(base: Path, raw: str) -> Path:

@@ -7,23 +7,19 @@ the CDN, and re-resolving the share link when a signed URL expires mid-download.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
-from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
 from .client import SoraClient
 from .download import VideoDownloader
-from .errors import local_errors
-from .infojson import info_path
-from .infojson import write as write_info
 from .models import DownloadResult, ProgressCallback, ResolvedVideo
 from .options import DownloadOptions, OutputOptions, ResolveOptions
 from .output import ready_default_dir
-from .placement import Claims, Found, Where, inspect, place
+from .placement import Where
+from .saving import Saver
 
 __all__ = ["Extraction", "SoraClient", "SoraExtractionService"]
 
@@ -77,9 +73,8 @@ class SoraExtractionService:
         )
         self.downloader = downloader or VideoDownloader(download)
         self.output_dir = output_dir
-        self.output = output_options or OutputOptions()
-        self._claims = Claims()
-        """Paths this service's downloads have taken (two links of a batch, one name)."""
+        self.saver = Saver(output_options or OutputOptions(), self.downloader)
+        """Where each video goes, and whether it is already there (``saving``)."""
         self._owns = (client is None, downloader is None)
 
     async def extract(
@@ -93,40 +88,23 @@ class SoraExtractionService:
         (``placement``: then nothing is fetched and ``Extraction.skipped`` is set)."""
         where = self._where(output_path)
         link = self.client.share_link(share_url)
-        early = await self._there_already(where, link.share_id)
-        if early is not None:
-            return early
+        skip = await self.saver.recorded(where, link.share_id)
+        if skip is not None:
+            return self._finished(Extraction(*skip, skipped=True))
         resolved = await self.client.resolve(share_url)
-        target, there = await place(
-            where,
-            resolved.share_id,
-            where.paths(resolved.share_id, resolved),
-            self._claims,
-            force=self.output.force_overwrites,
-            remote_size=lambda: self.downloader.remote_size(resolved),
-        )
-        if there is not None:
-            return self._skipped(resolved, there)
+        target, skip = await self.saver.target(where, resolved)
+        if skip is not None:
+            return self._finished(Extraction(*skip, skipped=True))
         result = await self.downloader.fetch_video(
             resolved, target, progress=progress, refresh=self._refresher(resolved)
         )
-        return self._with_info(Extraction(resolved=resolved, download=result))
-
-    async def _there_already(self, where: Where, share_id: str) -> Extraction | None:
-        """The skip, when the name needs no page and an info JSON proves the video is there:
-        then not even the page is fetched."""
-        if where.needs_page or self.output.force_overwrites:
-            return None
-        found = await asyncio.to_thread(inspect, where.paths(share_id, None)[0], share_id)
-        if found.verdict != "same" or found.record is None:
-            return None
-        return self._skipped(_recorded(found.record, share_id), found)
+        return self._finished(Extraction(resolved=resolved, download=result))
 
     def _where(self, output_path: Path | str | None) -> Where:
         default_dir = self.output_dir
         if output_path is None and default_dir is None:
             default_dir = ready_default_dir()  # refused before anything is fetched
-        return Where(output_path, default_dir, self.output.template)
+        return Where(output_path, default_dir, self.saver.options.template)
 
     def _refresher(self, resolved: ResolvedVideo) -> Callable[[], Awaitable[str]]:
         async def refresh() -> str:
@@ -135,28 +113,11 @@ class SoraExtractionService:
 
         return refresh
 
-    def _skipped(self, resolved: ResolvedVideo, found: Found) -> Extraction:
-        recorded = found.record or {}
-        result = DownloadResult(
-            path=found.path,
-            url=resolved.mp4_url,
-            size=found.size,
-            sha256=found.sha256 or "",
-            attempts=0,
-            connections=0,
-            downloaded_at=_when(recorded.get("downloaded_at")),
-        )
-        return self._with_info(Extraction(resolved=resolved, download=result, skipped=True))
-
-    def _with_info(self, extraction: Extraction) -> Extraction:
-        """The extraction, its info JSON written when asked for (after the video is in place)."""
-        path = info_path(extraction.download.path)
-        if self.output.write_info_json and not (extraction.skipped and path.exists()):
-            with local_errors(f"write {path.name}"):
-                write_info(extraction.download.path, extraction.to_json())
-        if self.output.write_info_json or path.exists():
-            return replace(extraction, info_json=path)
-        return extraction
+    def _finished(self, extraction: Extraction) -> Extraction:
+        """The extraction, with its info JSON (written when asked, once the video is there)."""
+        path = extraction.download.path
+        info = self.saver.info_json(extraction.to_json(), path, skipped=extraction.skipped)
+        return replace(extraction, info_json=info)
 
     async def extract_and_download(
         self,
@@ -183,18 +144,3 @@ class SoraExtractionService:
         self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
     ) -> None:
         await self.aclose()
-
-
-def _recorded(record: Mapping[str, Any], share_id: str) -> ResolvedVideo:
-    """What an info JSON says was resolved, for a video skipped before its page was read."""
-    try:
-        return ResolvedVideo.from_json(record)
-    except (TypeError, ValueError):
-        return ResolvedVideo(share_url="", share_id=share_id, mp4_url="", resolver="", strategy="")
-
-
-def _when(value: object) -> datetime | None:
-    try:
-        return datetime.fromisoformat(value) if isinstance(value, str) else None
-    except ValueError:
-        return None

@@ -91,6 +91,10 @@ def make_activities(output_dir: Path, *, retries: int = 1) -> SoraActivities:
     )
 
 
+def read_json(path: Path) -> Any:
+    return json.loads(path.read_text())
+
+
 def sha256_file(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -340,6 +344,38 @@ async def test_workflow_downloads_a_share_link(
     assert output.sha256 == sha256_of(SOURCE) == sha256_file(Path(output.local_path))
     assert Path(output.local_path).parent == tmp_path
     assert (output.resolver, output.file_size_bytes) == ("static", SOURCE.size)
+
+
+async def test_a_workflow_names_files_keeps_metadata_and_skips_what_is_there(
+    client: Client, site: FixtureSite, tmp_path: Path, task_queue: str
+) -> None:
+    # Issue: keep what the page knew, for the Temporal activities too.
+    link = SoraExtractionInput(
+        share_url=fixture_link(site, "app_context"),
+        output_dir="by-user",
+        quality="md",
+        output_template="{username}/{variant} {id}.{ext}",
+        write_info_json=True,
+    )
+    request = SoraDownloadRequest(link=link, policy=FAST_POLICY)
+    async with running_worker(client, task_queue, make_activities(tmp_path)):
+        first = await client.execute_workflow(
+            SoraDownloadWorkflow.run, request, id=f"t-{uuid.uuid4().hex[:8]}", task_queue=task_queue
+        )
+        site.stats.reset()
+        again = await client.execute_workflow(
+            SoraDownloadWorkflow.run, request, id=f"t-{uuid.uuid4().hex[:8]}", task_queue=task_queue
+        )
+    path = Path(first.local_path)
+    share_id = link.share_url.rsplit("/", 1)[1]
+    assert path == tmp_path / "by-user" / "dreamweaver" / f"md {share_id}.mp4"
+    assert (first.variant, first.skipped) == ("md", False)
+    info = read_json(Path(str(first.info_json)))
+    assert (info["username"], info["sha256"]) == ("dreamweaver", sha256_file(path))
+    assert "sig=" not in json.dumps(info)
+    assert again.skipped is True
+    assert again.local_path == first.local_path
+    assert site.stats.total_bytes() == 0  # the second run fetched no media byte
 
 
 @workflow.defn

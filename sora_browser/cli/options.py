@@ -448,6 +448,30 @@ def _settings(kwargs: dict[str, Any]) -> Settings:
     )
 
 
+def quality_options() -> list[Decorator[Any]]:
+    """``--quality`` and ``--no-watermark``: which of the files a page lists to take."""
+    return [
+        click.option(
+            "--quality",
+            type=click.Choice(QUALITY_CHOICES),
+            default="best",
+            show_default=True,
+            help="best: the clean source, then the watermarked one, then md, then ld;"
+            " source: the full-size file; md, ld: that rendition (exit 3 when missing).",
+        ),
+        click.option(
+            "--no-watermark",
+            is_flag=True,
+            help="Take a clean file or none (exit 3 when only a watermarked one exists).",
+        ),
+    ]
+
+
+def choice_options(func: F) -> F:
+    """``quality_options`` as one decorator, for a command without ``common_options``."""
+    return apply(func, quality_options())
+
+
 def _file_option(name: str, help: str) -> Decorator[Any]:
     return click.option(name, type=click.Path(dir_okay=False, path_type=Path), help=help)
 
@@ -491,19 +515,7 @@ def common_options(func: F) -> F:
                 " --warc, or as --mode allows); the share link may then be left out.",
             ),
             _file_option("--record-har", "Save the browser session to this HAR file."),
-            click.option(
-                "--quality",
-                type=click.Choice(QUALITY_CHOICES),
-                default="best",
-                show_default=True,
-                help="best: the clean source, then the watermarked one, then md, then ld;"
-                " source: the full-size file; md, ld: that rendition (exit 3 when missing).",
-            ),
-            click.option(
-                "--no-watermark",
-                is_flag=True,
-                help="Take a clean file or none (exit 3 when only a watermarked one exists).",
-            ),
+            *quality_options(),
             chromium_option(),
             proxy_option(),
             verbosity_options,

@@ -28,12 +28,14 @@ from .options import (
     allowed_hosts,
     apply,
     archive_options,
+    choice_options,
     chromium_option,
     mode_option,
     number_option,
     output_dir_option,
     proxy_settings,
     retries_option,
+    save_options,
     timeout_option,
     verbosity_options,
 )
@@ -247,7 +249,9 @@ def temporal_dev(port: int, ui_port: int | None, db_filename: Path | None) -> No
 @number_option(
     "--download-timeout", default=3600.0, help="Seconds one download attempt may take.", minimum=1
 )
-def submit(inputs: tuple[str, ...], **kwargs: Any) -> None:
+@choice_options
+@save_options
+def submit(inputs: tuple[str, ...], saving: dict[str, Any], **kwargs: Any) -> None:
     """Start a workflow per link (or one batch) on the task queue; --wait prints the results.
 
     URL|FILE: share links, or files with one link per line (``-`` reads stdin). With --wait
@@ -271,7 +275,16 @@ def submit(inputs: tuple[str, ...], **kwargs: Any) -> None:
     # The workers judge the links; this only keeps one workflow per video.
     urls = drop_repeats(given.links, hosts, quiet=voice.quiet)
     mode, output_dir = kwargs.pop("mode"), kwargs.pop("output_dir")
-    links = [SoraExtractionInput(share_url=u, mode=mode, output_dir=output_dir) for u in urls]
+    choice = {"quality": kwargs.pop("quality"), "no_watermark": kwargs.pop("no_watermark")}
+    saved = {
+        "output_template": saving["template"],
+        "write_info_json": saving["write_info_json"],
+        "force_overwrites": saving["force_overwrites"],
+    }
+    links = [
+        SoraExtractionInput(share_url=u, mode=mode, output_dir=output_dir, **choice, **saved)
+        for u in urls
+    ]
     policy = ActivityPolicy(
         heartbeat_timeout_seconds=kwargs.pop("heartbeat_timeout"),
         maximum_attempts=kwargs.pop("max_attempts"),

@@ -41,14 +41,17 @@ from ..errors import (
     local_errors,
 )
 from ..models import DownloadResult, ResolvedVideo
-from ..options import MODES, DownloadOptions, ResolveOptions
-from ..output import confined_output_path, default_output_dir, ready_default_dir
+from ..options import MODES, DownloadOptions, OutputOptions, ResolveOptions
+from ..output import confined_folder, confined_output_path, default_output_dir, ready_default_dir
+from ..placement import Claims, Where
+from ..saving import Saver
 from ..service import shared_policy
 from .data import (
     SoraDownloadInput,
     SoraExtractionInput,
     SoraExtractionOutput,
     SoraResolvedVideo,
+    download_input,
     from_record,
     to_record,
 )
@@ -88,10 +91,13 @@ class SoraActivities:
         self._default_dir = output_dir is None
         self.worker_name = worker_name or default_worker_name()
         # A ready client (say, with a custom resolver) serves the worker's own mode.
-        self._clients: dict[str, SoraClient] = {}
+        self._clients: dict[tuple[str, str, bool], SoraClient] = {}
         if client is not None:
-            self._clients[self.resolve_options.mode] = client
+            options = self.resolve_options
+            self._clients[(options.mode, options.quality, options.no_watermark)] = client
         self._downloader: VideoDownloader | None = None
+        self._claims = Claims()
+        """Paths the worker's downloads have taken: two links, one templated name."""
 
     def all(self) -> list[Any]:
         """The bound activity methods, for ``Worker(activities=...)``."""
@@ -102,7 +108,7 @@ class SoraActivities:
         """Find the direct MP4 URL behind a share link."""
         with application_errors():
             async with heartbeating({"stage": "resolve"}):
-                return await self._resolve(input.share_url, input.mode)
+                return await self._resolve(input)
 
     @activity.defn(name=DOWNLOAD_ACTIVITY)
     async def download_sora_video(self, input: SoraDownloadInput) -> SoraExtractionOutput:
@@ -117,17 +123,14 @@ class SoraActivities:
             video = video_from_heartbeat()
             if video is None:
                 async with heartbeating({"stage": "resolve"}):
-                    video = await self._resolve(input.share_url, input.mode)
-            request = SoraDownloadInput(
-                video=video,
-                output_path=input.output_path,
-                mode=input.mode,
-                output_dir=input.output_dir,
-            )
-            return await self._download(request)
+                    video = await self._resolve(input)
+            return await self._download(download_input(input, video))
 
-    async def _resolve(self, share_url: str, mode: str) -> SoraResolvedVideo:
-        resolved = await self.client(mode).resolve(share_url)
+    async def _resolve(self, link: SoraExtractionInput | SoraDownloadInput) -> SoraResolvedVideo:
+        share_url = (
+            link.share_url if isinstance(link, SoraExtractionInput) else link.video.share_url
+        )
+        resolved = await self.client(link.mode, link.quality, link.no_watermark).resolve(share_url)
         return video_data(resolved, worker=self.worker_name)
 
     async def _download(self, request: SoraDownloadInput) -> SoraExtractionOutput:
@@ -135,35 +138,73 @@ class SoraActivities:
         video = video_from_heartbeat() or request.video
         if self._default_dir:
             ready_default_dir()  # in the shared temp folder: made private, or refused
-        target = self.target_path(video.share_id, request.output_path, request.output_dir)
-        with local_errors("create the output folder"):
-            target.parent.mkdir(parents=True, exist_ok=True)
-        details = {"stage": "download", "video": to_record(video), "path": str(target)}
         resolved = ResolvedVideo.from_json(to_record(video))
+        saver = await self._saver(request)
+        target, skip = await saver.target(self._where(video.share_id, request), resolved)
+        if skip is not None:
+            return self._output(saver, *skip, skipped=True)
+        details = {"stage": "download", "video": to_record(video), "path": str(target)}
         async with heartbeating(details) as beat:
 
             async def refresh() -> str:
-                fresh = await self.client(request.mode).resolve(video.share_url)
-                beat.update(video=to_record(video_data(fresh, worker=self.worker_name)))
+                fresh = await self._resolve(request)
+                beat.update(video=to_record(fresh))
                 return fresh.mp4_url
 
-            result = await (await self.downloader()).fetch_video(
+            result = await saver.downloader.fetch_video(
                 resolved,
                 target,
                 progress=lambda done, total: beat.update(bytes_done=done, total=total),
                 refresh=refresh,
             )
-        return output_data(resolved, result, worker=self.worker_name)
+        return self._output(saver, resolved, result, skipped=False)
 
-    def client(self, mode: str) -> SoraClient:
-        """The shared client for ``mode``; ``auto`` means the worker's own mode."""
+    def _where(self, share_id: str, request: SoraDownloadInput) -> Where:
+        """Where the file may go: inside the worker's folder whatever the input says."""
+        if request.output_template is None:
+            target = self.target_path(share_id, request.output_path, request.output_dir)
+            with local_errors("create the output folder"):
+                target.parent.mkdir(parents=True, exist_ok=True)
+            return Where(target, None)
+        if request.output_path is not None:
+            raise BadInput("output_template names files inside output_dir; drop output_path")
+        folder = confined_folder(self.output_dir, request.output_dir)
+        with local_errors("create the output folder"):
+            folder.mkdir(parents=True, exist_ok=True)
+        return Where(folder, None, request.output_template)
+
+    async def _saver(self, request: SoraDownloadInput) -> Saver:
+        options = OutputOptions(
+            template=request.output_template,
+            write_info_json=request.write_info_json,
+            force_overwrites=request.force_overwrites,
+        )
+        return Saver(options, await self.downloader(), self._claims)
+
+    def _output(
+        self, saver: Saver, resolved: ResolvedVideo, result: DownloadResult, *, skipped: bool
+    ) -> SoraExtractionOutput:
+        record = {**resolved.to_json(), **result.to_json(), "skipped": skipped}
+        info = saver.info_json(record, result.path, skipped=skipped)
+        record.update(worker=self.worker_name, activity_attempt=activity.info().attempt)
+        return from_record(SoraExtractionOutput, {**record, "info_json": info and str(info)})
+
+    def client(self, mode: str, quality: str = "best", no_watermark: bool = False) -> SoraClient:
+        """The shared client for ``mode`` and that choice of file; ``auto`` means the worker's
+        own mode."""
         if mode not in MODES:
             raise BadInput(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
         chosen = self.resolve_options.mode if mode == "auto" else mode
-        if chosen not in self._clients:
-            options = dataclasses.replace(self.resolve_options, mode=chosen)
-            self._clients[chosen] = SoraClient(options)
-        return self._clients[chosen]
+        key = (chosen, quality, no_watermark)
+        if key not in self._clients:
+            options = dataclasses.replace(
+                self.resolve_options,
+                mode=chosen,
+                quality=quality,  # type: ignore[arg-type]
+                no_watermark=no_watermark,
+            )
+            self._clients[key] = SoraClient(options)
+        return self._clients[key]
 
     async def downloader(self) -> VideoDownloader:
         if self._downloader is None:
@@ -303,11 +344,3 @@ def video_from_heartbeat() -> SoraResolvedVideo | None:
 
 def video_data(resolved: ResolvedVideo, *, worker: str) -> SoraResolvedVideo:
     return from_record(SoraResolvedVideo, {**resolved.to_json(private=True), "worker": worker})
-
-
-def output_data(
-    resolved: ResolvedVideo, result: DownloadResult, *, worker: str
-) -> SoraExtractionOutput:
-    record = {**resolved.to_json(), **result.to_json()}
-    record.update(worker=worker, activity_attempt=activity.info().attempt)
-    return from_record(SoraExtractionOutput, record)

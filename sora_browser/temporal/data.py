@@ -39,6 +39,13 @@ class SoraExtractionInput:
     """``auto`` lets the worker decide (its ``--mode``); ``static``/``browser`` force one."""
     output_dir: str | None = None
     """A folder for ``<share-id>.mp4`` (relative to the worker's output folder)."""
+    quality: str = "best"
+    """``best``, ``source``, ``md`` or ``ld`` (``ResolveOptions.quality``)."""
+    no_watermark: bool = False
+    output_template: str | None = None
+    """Name the file from the page's metadata inside ``output_dir`` (``OutputOptions.template``)."""
+    write_info_json: bool = False
+    force_overwrites: bool = False
 
 
 @dataclass
@@ -73,6 +80,17 @@ class SoraDownloadInput:
     mode: str = "auto"
     """Used only when the signed URL expires and the link must be resolved again."""
     output_dir: str | None = None
+    quality: str = "best"
+    no_watermark: bool = False
+    output_template: str | None = None
+    write_info_json: bool = False
+    force_overwrites: bool = False
+
+
+def download_input(link: SoraExtractionInput, video: SoraResolvedVideo) -> SoraDownloadInput:
+    """The download half of ``link``, for ``video`` (every field the two inputs share)."""
+    shared = {f.name for f in fields(SoraDownloadInput)} & {f.name for f in fields(link)}
+    return SoraDownloadInput(video=video, **{name: getattr(link, name) for name in shared})
 
 
 @dataclass
@@ -98,6 +116,9 @@ class SoraExtractionOutput:
     connections: int = 1
     elapsed_seconds: float = 0.0
     activity_attempt: int = 1
+    skipped: bool = False
+    """The file was already there (``placement``): nothing was downloaded."""
+    info_json: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     """Result fields this release does not name (see ``from_record``)."""
 

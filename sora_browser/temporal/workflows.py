@@ -25,12 +25,12 @@ with workflow.unsafe.imports_passed_through():
         ActivityPolicy,
         SoraBatchOutput,
         SoraBatchRequest,
-        SoraDownloadInput,
         SoraDownloadRequest,
         SoraErrorInfo,
         SoraExtractionInput,
         SoraExtractionOutput,
         SoraLinkResult,
+        download_input,
     )
     from .failures import describe_failure
 
@@ -112,9 +112,7 @@ async def download_link(link: SoraExtractionInput, policy: ActivityPolicy) -> So
         start_to_close_timeout=timedelta(seconds=policy.resolve_timeout_seconds),
         **options,
     )
-    request = SoraDownloadInput(
-        video=video, output_path=link.output_path, mode=link.mode, output_dir=link.output_dir
-    )
+    request = download_input(link, video)
     return await workflow.execute_activity(
         download_sora_video,
         request,
