@@ -6,7 +6,8 @@ WARC of archived Sora pages and videos, and the fixture site standing in for sha
 still answer. Then it runs the real ``sora-browser`` command the way a user would: a link to
 sora.chatgpt.com recovered from the archive (the live site cannot be reached, so ``auto``
 turns to the archive), a live page static parsing understands, a page only a browser can
-resolve (auto mode falls back to Chromium), and a ``resolve --json``. Every command runs with
+resolve (auto mode falls back to Chromium), a file named from the page's metadata with its
+info JSON (and a rerun that skips it), and a ``resolve --json``. Every command runs with
 the loopback-only guard and the local archive named in its environment. Each file is checked
 against the bytes the archive or the CDN holds. Exits non-zero if anything did not work, so CI
 runs it too.
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import shlex
 import shutil
 import subprocess
 import sys
@@ -97,7 +99,7 @@ def _command() -> list[str]:
 
 
 def _run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    print("$ sora-browser " + " ".join(args), flush=True)
+    print("$ sora-browser " + shlex.join(args), flush=True)
     done = subprocess.run(_command() + args, text=True, capture_output=True, check=False, env=env)
     for line in (done.stdout + done.stderr).splitlines():
         print("  " + line)
@@ -140,9 +142,30 @@ def _live_steps(site: FixtureSite, out: Path, env: dict[str, str]) -> int:
         url = share_url(site, stem)
         done = _run(["download", url, str(target), "--allow-host", "127.0.0.1", *extra], env)
         failures += _check(target, expected, done)
+    failures += _named_step(site, out, env, expected)
     print("# resolve only, as JSON")
     first = share_url(site, DEMO_LINKS[0][0])
     failures += _run(["resolve", first, "--json", "--allow-host", "127.0.0.1"], env).returncode != 0
+    return failures
+
+
+def _named_step(site: FixtureSite, out: Path, env: dict[str, str], expected: dict[str, str]) -> int:
+    """A name from the page's metadata, its info JSON, and a rerun that fetches nothing."""
+    print("# named from the page (--template), described (--write-info-json), then skipped")
+    folder = out / "named"
+    args = ["download", share_url(site, "app_context"), f"{folder}/", "--allow-host", "127.0.0.1"]
+    named = [*args, "--template", "{username}/{date} {title}.{ext}", "--write-info-json"]
+    done = _run(named, env)
+    target = Path(done.stdout.strip() or folder)
+    failures = _check(target, expected, done)
+    if not target.with_name(target.stem + ".info.json").is_file():
+        print("  FAILED: no info JSON beside the video\n")
+        failures += 1
+    again = _run(named, env)
+    if again.returncode != 0 or "already downloaded" not in again.stderr:
+        print("  FAILED: the rerun did not skip the video\n")
+        failures += 1
+    print()
     return failures
 
 
