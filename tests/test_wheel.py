@@ -22,7 +22,7 @@ async def test_the_demo_runs_from_an_installed_wheel(installed_wheel: Path, tmp_
     assert where.strip().startswith(str(installed_wheel)), where
     out = await run_quietly(python, "-m", "sora_browser.testing.demo", cwd=tmp_path)
     assert "demo ok" in out
-    assert out.count("verified: sha256") == 4  # one from the archive, three live
+    assert out.count("verified: sha256") == 5  # one from the archive, four live (one named)
 
 
 async def test_the_wheel_ships_the_yt_dlp_plugin(installed_wheel: Path, tmp_path: Path) -> None:

@@ -526,17 +526,23 @@ def common_options(func: F) -> F:
 DOWNLOAD_OPTIONS = ("connections", "limit_rate", "max_filesize")
 
 
+def _gathered(func: F, into: str, names: tuple[str, ...]) -> Callable[..., Any]:
+    """``func`` taking the options ``names`` as one dict argument, ``into``."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        gathered = {name: kwargs.pop(name) for name in names}
+        return func(*args, **{into: gathered}, **kwargs)
+
+    return wrapper
+
+
 def download_options(func: F) -> F:
     """Options of the commands that download; they arrive as one dict, ``download``, of
     ``DownloadOptions`` fields (a new one is added here only)."""
 
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        download = {name: kwargs.pop(name) for name in DOWNLOAD_OPTIONS}
-        return func(*args, download=download, **kwargs)
-
     return apply(  # type: ignore[return-value]
-        wrapper,
+        _gathered(func, "download", DOWNLOAD_OPTIONS),
         [
             number_option(
                 "--connections",
@@ -598,13 +604,8 @@ def save_options(func: F) -> F:
     """Options about the file on disk (its name, its info JSON, what is there already); they
     arrive as one dict, ``saving``, of ``OutputOptions`` fields."""
 
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        saving = {name: kwargs.pop(name) for name in SAVE_OPTIONS}
-        return func(*args, saving=saving, **kwargs)
-
     return apply(  # type: ignore[return-value]
-        wrapper,
+        _gathered(func, "saving", SAVE_OPTIONS),
         [
             click.option(
                 "--template",
