@@ -60,10 +60,11 @@ class Saver:
         return path, (None if found is None else (video, skipped_result(video, found)))
 
     def info_json(self, record: Mapping[str, Any], path: Path, *, skipped: bool) -> Path | None:
-        """Write the info JSON beside ``path`` when asked (a skipped video keeps the one it
-        has); the info JSON's path when there is one."""
+        """Write the info JSON beside ``path`` when asked, or when one is there already and the
+        video was just downloaded again (a stale one would name the old file's sha256); a
+        skipped video keeps the one it has. The info JSON's path when there is one."""
         info = info_path(path)
-        if self.options.write_info_json and not (skipped and info.exists()):
+        if (self.options.write_info_json or info.exists()) and not (skipped and info.exists()):
             with local_errors(f"write {info.name}"):
                 write_info(path, record)
         return info if info.exists() else None

@@ -170,13 +170,16 @@ async def test_another_videos_info_json_at_output_is_exit_5(
 
 async def test_force_overwrites_downloads_again(site: FixtureSite, tmp_path: Path) -> None:
     out = tmp_path / "clip.mp4"
-    assert (
-        await sora("download", share_url(site, APP), str(out), "--write-info-json", *ALLOW)
-    ).code == 0
+    first = await sora("download", share_url(site, APP), str(out), "--write-info-json", *ALLOW)
+    assert first.code == 0, first.err
+    first_info = json.loads((tmp_path / "clip.info.json").read_text())
+    first_done = datetime.fromisoformat(first_info["downloaded_at"])
     site.stats.reset()
     again = await sora("download", share_url(site, APP), str(out), "--force-overwrites", *ALLOW)
     assert again.code == 0, again.err
     assert site.stats.total_bytes("app_source") == VIDEOS["app_source"].size
+    info = json.loads((tmp_path / "clip.info.json").read_text())  # kept true, not left stale
+    assert datetime.fromisoformat(info["downloaded_at"]) > first_done
 
 
 # -- templates ---------------------------------------------------------------------------------
