@@ -12,7 +12,6 @@ opened for appending without following a planted symlink; exit 5 when it cannot 
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 import sys
@@ -20,7 +19,7 @@ import traceback
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -34,6 +33,9 @@ from .options import (
     save_options,
 )
 from .runner import KEPT_PART, emit_json, run, say
+
+if TYPE_CHECKING:
+    import asyncio
 
 ARCHIVE_PREFIX = "sora "
 
@@ -147,6 +149,8 @@ async def _batch(
     download: dict[str, Any],
     saving: dict[str, Any],
 ) -> int:
+    import asyncio  # here, not at the top: `--help` should not pay for it
+
     from ..errors import BadInput, local_errors
     from ..output import ready_default_dir
     from .inputs import read_links

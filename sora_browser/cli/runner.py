@@ -8,7 +8,6 @@ messages for a person to stderr (``say``). Cheap to import: only click.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import logging
@@ -65,6 +64,8 @@ def run(
     temporalio (see ``_exit_without_finalizing``).
     """
     try:
+        import asyncio  # imported when a command runs: `--help` needs no event loop
+
         code = asyncio.run(work)
     except KeyboardInterrupt:
         click.echo(on_interrupt, err=True)
