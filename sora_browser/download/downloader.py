@@ -415,16 +415,10 @@ class VideoDownloader:
             if job.progress is not None:
                 job.progress(end, answer.total)
 
-        writer = Writer(part.fd, part.hasher, written)
+        writer = Writer(part.fd, part.hasher, written, batch_size=self._read_size(job))
         try:
             end = await pump(
-                answer,
-                writer,
-                offset=offset,
-                stop=None,
-                read_size=self._read_size(job),
-                limiter=job.limiter,
-                limit=self.options.max_filesize,
+                answer, writer, offset=offset, limiter=job.limiter, limit=self.options.max_filesize
             )
         finally:
             part.hashed = offset if writer.hashed_to is None else writer.hashed_to

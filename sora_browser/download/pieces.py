@@ -154,14 +154,9 @@ class PieceRun:
             piece.pos = end
             self._after_write()
 
-        writer = Writer(self.part.fd, None, written)
+        writer = Writer(self.part.fd, None, written, batch_size=self.read_size)
         await pump(
-            answer,
-            writer,
-            offset=piece.pos,
-            stop=piece.end,
-            read_size=self.read_size,
-            limiter=self.limiter,
+            answer, writer, offset=piece.pos, until=lambda _: piece.end, limiter=self.limiter
         )
 
     def _after_write(self) -> None:
