@@ -33,9 +33,10 @@ from ..errors import (
     local_errors,
 )
 from ..models import Cookie, DownloadResult, MediaPiece, ProgressCallback, ResolvedVideo
-from ..options import DownloadOptions
+from ..options import ARCHIVE_HOST_CONNECTIONS, DownloadOptions
 from ..urls import UrlPolicy, is_expired, signed_url_expiry
 from .assemble import Assembly
+from .hostslots import first_connection, host_limit, slots_for
 from .partfile import PartFile, PartState
 from .pieces import PieceRun, connections_for, layout, probe_end
 from .ranges import (
@@ -207,6 +208,8 @@ class VideoDownloader:
                 retrying=self._retrying,
                 read_size=self.options.chunk_size,
                 progress=progress,
+                # Pieces come from an archive by definition, named in archive_hosts or not.
+                connections=min(self.options.host_connections, ARCHIVE_HOST_CONNECTIONS),
             )
             await self._run_with_deadline(assembly.candidates[0].url, self._join(assembly))
             return DownloadResult(
@@ -350,6 +353,17 @@ class VideoDownloader:
         job.url = await job.refresh()
 
     async def _attempt(self, job: _Job) -> None:
+        if job.url.startswith(("warc:", "har:")):
+            await self._attempt_on_slot(job)  # a file, not a host: no connection to count
+            return
+        limit = self._host_limit(job.url)
+        async with first_connection(slots_for(job.url), limit):
+            await self._attempt_on_slot(job)
+
+    def _host_limit(self, url: str) -> int:
+        return host_limit(url, self.options.host_connections, self.options.archive_hosts)
+
+    async def _attempt_on_slot(self, job: _Job) -> None:
         part = job.part
         try:
             if part.state.pieces is not None and part.state.validator is None:
@@ -446,6 +460,8 @@ class VideoDownloader:
             limiter=job.limiter,
             on_progress=progress,
             connections=connections_for(job.wanted),
+            slots=slots_for(job.url),
+            limit=self._host_limit(job.url),
         )
         job.connections = max(job.connections, min(run.connections, len(run.pieces)))
         try:

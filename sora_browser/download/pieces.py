@@ -22,7 +22,9 @@ from dataclasses import dataclass, field
 
 from tenacity import AsyncRetrying
 
+from ..deadline import not_counted
 from ..errors import FetchError, IncompleteDownload
+from .hostslots import HostSlots
 from .partfile import PartFile, Piece
 from .ranges import RangeAnswer, RangeRequest, RestartNeeded, open_range
 from .ratelimit import TokenBucket
@@ -92,6 +94,11 @@ class PieceRun:
     on_progress: Callable[[int], None]
     """Called with the bytes done over all pieces."""
     connections: int
+    slots: HostSlots
+    """The host's slots: the first connection runs on the download's own, each other one
+    takes one behind every download's first connection."""
+    limit: int
+    """The host's cap, as this download's options read it."""
     attempts: int = 0
     _claimed: set[int] = field(default_factory=set)
     _hashing: asyncio.Task[None] | None = None
@@ -106,7 +113,8 @@ class PieceRun:
         """Fetch every unfinished piece; ``first`` already answers piece 0."""
         workers = min(self.connections, sum(1 for p in self.pieces if p.remaining)) or 1
         try:
-            await all_or_none(self._worker(first if n == 0 else None) for n in range(workers))
+            extra = (self._extra() for _ in range(workers - 1))
+            await all_or_none([self._worker(first), *extra])
         finally:
             self.part.save_state()
             await self._settle_hashing()
@@ -117,6 +125,14 @@ class PieceRun:
                 self._claimed.add(index)
                 return piece
         return None
+
+    async def _extra(self) -> None:
+        with not_counted():
+            await self.slots.later(self.limit)
+        try:
+            await self._worker(None)
+        finally:
+            self.slots.release()
 
     async def _worker(self, first: RangeAnswer | None) -> None:
         if first is not None and self.pieces[0].remaining:
