@@ -223,8 +223,9 @@ class DownloadOptions:
     backoff_max: float = 30.0
     chunk_size: int = 1 * MiB
     connections: int = 0
-    """Parallel range connections; 0 (the default) uses several for large files when the
-    server supports ranges, one otherwise."""
+    """Parallel range connections. 0 (the default): start on one and add more while they make
+    the download faster (a link that throttles each connection), up to the host's cap;
+    servers without ranges stay on one. N: exactly N (1: never more than one)."""
     host_connections: int = HOST_CONNECTIONS
     """Most connections open at once to one host, over every download of this process (a
     batch, a worker's activities); an archive host gets at most ``ARCHIVE_HOST_CONNECTIONS``."""

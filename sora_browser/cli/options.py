@@ -496,8 +496,9 @@ def download_options(func: F) -> F:
                 "--connections",
                 "-N",
                 default=0,
-                help="Parallel range connections; 0 uses 4 for files of 64 MiB and more when"
-                " the server supports ranges, else 1.",
+                help="Parallel range connections. 0: start on one and add more while they make"
+                " the download faster (a server that throttles each connection), up to"
+                " --host-connections; N: exactly N.",
                 maximum=32,
             ),
             number_option(

@@ -38,7 +38,7 @@ from ..urls import UrlPolicy, is_expired, signed_url_expiry
 from .assemble import Assembly
 from .hostslots import first_connection, host_limit, slots_for
 from .partfile import PartFile, PartState
-from .pieces import PieceRun, connections_for, layout, probe_end
+from .pieces import PieceRun, can_grow, layout, probe_end
 from .ranges import (
     OVERLAP_BYTES,
     RangeAnswer,
@@ -419,6 +419,10 @@ class VideoDownloader:
             await self._run_pieces(job, answer)
             return
         part.save_state()
+        # One connection, more if the link wants them, once the disk holds the whole file.
+        if job.wanted == 0 and can_grow(answer, offset) and part.reserve(answer.total or 0):
+            await self._run_pieces(job, answer)
+            return
         await self._stream(job, answer, offset, bounded=bounded and answer.partial)
 
     async def _stream(self, job: _Job, answer: RangeAnswer, offset: int, *, bounded: bool) -> None:
@@ -429,7 +433,7 @@ class VideoDownloader:
             if job.progress is not None:
                 job.progress(end, answer.total)
 
-        writer = Writer(part.fd, part.hasher, written, batch_size=self._read_size(job))
+        writer = Writer(part.fd, part.hasher, written, batch_size=self._batch_size(job))
         try:
             end = await pump(
                 answer, writer, offset=offset, limiter=job.limiter, limit=self.options.max_filesize
@@ -451,25 +455,27 @@ class VideoDownloader:
             if job.progress is not None:
                 job.progress(done, total)
 
+        limit = self._host_limit(job.url)
         run = PieceRun(
             req=job.request,
             url=job.url,
             part=job.part,
             retrying=self._retrying,
-            read_size=self._read_size(job),
+            batch_size=self._batch_size(job),
             limiter=job.limiter,
             on_progress=progress,
-            connections=connections_for(job.wanted),
+            connections=job.wanted or limit,
             slots=slots_for(job.url),
-            limit=self._host_limit(job.url),
+            limit=limit,
+            adaptive=job.wanted == 0,
         )
-        job.connections = max(job.connections, min(run.connections, len(run.pieces)))
         try:
             await run.run(first)
         finally:
             job.attempts += run.attempts
+            job.connections = max(job.connections, run.peak)
 
-    def _read_size(self, job: _Job) -> int:
+    def _batch_size(self, job: _Job) -> int:
         size = self.options.chunk_size
         return job.limiter.read_size(size) if job.limiter else size
 

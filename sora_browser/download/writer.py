@@ -81,7 +81,8 @@ class Writer:
 
     ``on_written`` hears the end offset of each batch once it is really in the file (never
     earlier), so saved progress never claims bytes that are not there; ``hashed_to`` says how
-    far the hasher got, which after a failed write may differ from what the file holds.
+    far the hasher got, which after a failed write may differ from what the file holds;
+    ``on_batch`` hears each batch sent, and whether it had to wait for the threads.
     """
 
     def __init__(
@@ -91,11 +92,13 @@ class Writer:
         on_written: Callable[[int], None],
         *,
         batch_size: int = BATCH_SIZE,
+        on_batch: Callable[[bool], None] | None = None,
     ) -> None:
         self._fd = fd
         self._hasher = hasher
         self._on_written = on_written
         self._batch_size = batch_size
+        self._on_batch = on_batch
         self._batch: list[Chunk] = []
         self._batch_at = 0
         self._batch_len = 0
@@ -114,8 +117,11 @@ class Writer:
         self._batch.append(data)
         self._batch_len += len(data)
         full = self._batch_len >= self._batch_size or len(self._batch) >= MAX_CHUNKS
-        if self._busy() and not full:
+        busy = self._busy()
+        if busy and not full:
             return
+        if self._on_batch is not None:
+            self._on_batch(busy)  # busy: the link outpaces the disk and the hash, it waits
         await self._settle()
         self._send()
 
