@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
-from .archive.options import WaybackOptions
+from .archive.options import IA_HOST, WaybackOptions
 from .models import RetryCallback
 from .urls import allowed_host
 
@@ -29,22 +29,28 @@ MiB = 1024 * 1024
 GiB = 1024 * MiB
 # Sora never served more than a few hundred MB; a claim far past that is a lie or an attack.
 DEFAULT_MAX_FILESIZE = 4 * GiB
+HOST_CONNECTIONS = 8
+"""Default cap on connections open at once to one host, over every download of the process
+(``download.hostslots``)."""
+ARCHIVE_HOST_CONNECTIONS = 3
+"""The cap for an archive host, whatever ``host_connections`` allows above it: an archive is
+shared by everyone (DESIGN: politeness) and a few connections already help its slow replay."""
 
 
-def _normalise_hosts(hosts: object) -> frozenset[str]:
-    """Allowed hosts in canonical form; a bare string would become a set of its characters."""
+def _normalise_hosts(hosts: object, name: str = "allow_hosts") -> frozenset[str]:
+    """Host names in canonical form; a bare string would become a set of its characters."""
     if isinstance(hosts, str | bytes) or not isinstance(hosts, Iterable):
         raise TypeError(
-            f"allow_hosts must be a set of host names, not {type(hosts).__name__} {hosts!r}"
+            f"{name} must be a set of host names, not {type(hosts).__name__} {hosts!r}"
             " (write frozenset({'host'}) for one host)"
         )
     names = list(hosts)
     if not all(isinstance(h, str) for h in names):
-        raise TypeError(f"allow_hosts must hold strings, not {names!r}")
+        raise TypeError(f"{name} must hold strings, not {names!r}")
     try:
         return frozenset(allowed_host(h) for h in names if h.strip())
     except ValueError as exc:
-        raise ValueError(f"allow_hosts: {exc}") from None
+        raise ValueError(f"{name}: {exc}") from None
 
 
 def _require(options: object, name: str, kinds: tuple[type, ...], what: str) -> None:
@@ -217,8 +223,14 @@ class DownloadOptions:
     backoff_max: float = 30.0
     chunk_size: int = 1 * MiB
     connections: int = 0
-    """Parallel range connections; 0 (the default) uses several for large files when the
-    server supports ranges, one otherwise."""
+    """Parallel range connections. 0 (the default): start on one and add more while they make
+    the download faster (a link that throttles each connection), up to the host's cap;
+    servers without ranges stay on one. N: exactly N (1: never more than one)."""
+    host_connections: int = HOST_CONNECTIONS
+    """Most connections open at once to one host, over every download of this process (a
+    batch, a worker's activities); an archive host gets at most ``ARCHIVE_HOST_CONNECTIONS``."""
+    archive_hosts: frozenset[str] = frozenset({IA_HOST})
+    """Hosts that are archives (their cap is the smaller one); ``trusting`` adds to them."""
     limit_rate: float | None = None
     """Cap on total bytes per second, or None for no cap."""
     max_reresolve: int = 2
@@ -241,7 +253,7 @@ class DownloadOptions:
         _numbers(self, ("connect_timeout", "read_timeout", "total_timeout"))
         _numbers(self, ("backoff_initial", "backoff_max"))
         _numbers(self, ("limit_rate",), optional=True)
-        for name in ("retries", "chunk_size", "connections", "max_reresolve"):
+        for name in ("retries", "chunk_size", "connections", "host_connections", "max_reresolve"):
             _require(self, name, (int,), "a whole number")
         _require(self, "user_agent", (str,), "a string")
         _require(self, "verify_video", (bool,), "True or False")
@@ -258,6 +270,8 @@ class DownloadOptions:
             raise ValueError("chunk_size must be at least 4096")
         if not 0 <= self.connections <= 32:
             raise ValueError("connections must be between 0 (auto) and 32")
+        if not 1 <= self.host_connections <= 32:
+            raise ValueError("host_connections must be between 1 and 32")
         if self.limit_rate is not None and self.limit_rate <= 0:
             raise ValueError("limit_rate must be positive")
         if self.max_reresolve < 0:
@@ -265,16 +279,23 @@ class DownloadOptions:
         if self.max_filesize is not None and self.max_filesize < 1:
             raise ValueError("max_filesize must be positive (or None for no limit)")
         object.__setattr__(self, "allow_hosts", _normalise_hosts(self.allow_hosts))
+        archive_hosts = _normalise_hosts(self.archive_hosts, "archive_hosts")
+        object.__setattr__(self, "archive_hosts", archive_hosts)
 
     def trusting(
         self, hosts: frozenset[str], files: frozenset[Path] = frozenset()
     ) -> DownloadOptions:
-        """These options, also allowing ``hosts`` (an archive whose replays are downloaded)
-        and reading ``files`` (WARCs the media is streamed out of)."""
-        if hosts <= self.allow_hosts and files <= self.local_files:
+        """These options, also allowing ``hosts`` (an archive whose replays are downloaded,
+        with an archive's connection cap) and reading ``files`` (WARCs the media is streamed
+        out of)."""
+        known = hosts <= self.allow_hosts and hosts <= self.archive_hosts
+        if known and files <= self.local_files:
             return self
         return replace(
-            self, allow_hosts=self.allow_hosts | hosts, local_files=self.local_files | files
+            self,
+            allow_hosts=self.allow_hosts | hosts,
+            archive_hosts=self.archive_hosts | hosts,
+            local_files=self.local_files | files,
         )
 
 

@@ -331,34 +331,3 @@ async def test_first_range_without_a_total_is_continued(site: FixtureSite, tmp_p
     result = await _fetch(site, tmp_path / "v.mp4", dataclasses.replace(FAST, connections=4))
     assert _range_headers(site) == ["bytes=0-262143", "bytes=262144-"]
     assert result.size == SOURCE.size
-
-
-async def test_automatic_connections_split_large_files_only(
-    site: FixtureSite, tmp_path: Path
-) -> None:
-    # The default (connections=0) uses several connections for files of AUTO_THRESHOLD and
-    # more when the server answers ranges, and one for small files or servers without Range.
-    from sora_browser.download.pieces import AUTO_CONNECTIONS, AUTO_THRESHOLD
-    from sora_browser.testing.media import write_video_file
-
-    large = FakeVideo("auto_large", AUTO_THRESHOLD + 12345)
-    digest = write_video_file(tmp_path / "large.bin", large)
-    site.cdn.add_file_video(large, tmp_path / "large.bin")
-    site.videos[large.name] = large
-    try:
-        out = tmp_path / "large.mp4"
-        async with VideoDownloader(FAST) as downloader:
-            result = await downloader.fetch(signed_url(site.url, large), out)
-        assert result.connections == AUTO_CONNECTIONS
-        assert result.sha256 == digest == _file_sha(out)
-        small = await _fetch(site, tmp_path / "small.mp4")
-        assert small.connections == 1
-        site.cdn.configure(large.name, no_range=True)
-        out.unlink()
-        async with VideoDownloader(FAST) as downloader:
-            plain = await downloader.fetch(signed_url(site.url, large), out)
-        assert plain.connections == 1
-        assert plain.sha256 == digest
-    finally:
-        del site.videos[large.name]
-        site.cdn.files.pop(large.name, None)

@@ -37,7 +37,10 @@ from sora_browser.download import VideoDownloader
 from sora_browser.options import DownloadOptions
 
 async def main():
-    options = DownloadOptions(allow_hosts=frozenset({"127.0.0.1"}), retries=0)
+    connections = int(sys.argv[3]) if len(sys.argv) > 3 else 0
+    options = DownloadOptions(
+        allow_hosts=frozenset({"127.0.0.1"}), retries=0, connections=connections
+    )
     async with VideoDownloader(options) as downloader:
         await downloader.fetch(sys.argv[1], Path(sys.argv[2]))
 
@@ -55,9 +58,10 @@ def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-async def _kill_halfway(url: str, out: Path) -> int:
+async def _kill_halfway(url: str, out: Path, connections: int = 0) -> int:
     """Start the download in a child, SIGKILL it once its ``.part`` holds some bytes."""
-    child = await asyncio.create_subprocess_exec(sys.executable, "-c", CHILD, url, str(out))
+    argv = [url, str(out), str(connections)]
+    child = await asyncio.create_subprocess_exec(sys.executable, "-c", CHILD, *argv)
     part = out.with_name(out.name + ".part")
     # Another process writes the .part: there is nothing to await but its size.
     for _ in range(1000):
@@ -123,7 +127,9 @@ async def test_with_validators_the_changed_file_is_caught_by_if_range(
     media = Media(OLD, rate=2 * MiB)
     url = server.add_media("/v.mp4", media)
     out = tmp_path / "v.mp4"
-    kept = await _kill_halfway(url, out)
+    # One connection, so the .part is the sequential kind whose resume this checks (a run
+    # split into pieces is killed and resumed in test_download_adaptive.py).
+    kept = await _kill_halfway(url, out, connections=1)
     media.body, media.rate = NEW, None
     server.requests.clear()
     async with VideoDownloader(OPTIONS) as downloader:

@@ -523,7 +523,7 @@ def common_options(func: F) -> F:
     )
 
 
-DOWNLOAD_OPTIONS = ("connections", "limit_rate", "max_filesize")
+DOWNLOAD_OPTIONS = ("connections", "host_connections", "limit_rate", "max_filesize")
 
 
 def _gathered(func: F, into: str, names: tuple[str, ...]) -> Callable[..., Any]:
@@ -548,8 +548,17 @@ def download_options(func: F) -> F:
                 "--connections",
                 "-N",
                 default=0,
-                help="Parallel range connections; 0 uses 4 for files of 64 MiB and more when"
-                " the server supports ranges, else 1.",
+                help="Parallel range connections. 0: start on one and add more while they make"
+                " the download faster (a server that throttles each connection), up to"
+                " --host-connections; N: exactly N.",
+                maximum=32,
+            ),
+            number_option(
+                "--host-connections",
+                default=8,
+                help="Most connections open at once to one host, over every download of the"
+                " run (a batch's jobs together); an archive host gets at most 3.",
+                minimum=1,
                 maximum=32,
             ),
             click.option(

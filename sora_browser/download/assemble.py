@@ -13,8 +13,9 @@ holding one range of the file, fetched once each and written at their offsets.
    saying which bytes are missing (``ArchivedInPieces``, exit 3);
 4. the usual checks follow: the ``ftyp`` box, the sha256 of the whole file, the atomic rename.
 
-Pieces come in parallel, a few at a time per archive host (``ARCHIVE_CONNECTIONS``). Memory
-stays flat: bodies stream through one read buffer at a time.
+Pieces come in parallel, as many at a time as the archive host's slots allow (``hostslots``:
+the same cap as every other download from that host in the process). Memory stays flat: bodies
+stream through one read buffer at a time.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import time
-import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
@@ -31,15 +31,14 @@ from tenacity import AsyncRetrying
 
 from ..errors import ArchivedInPieces, FetchError, IncompleteDownload
 from ..models import MediaPiece, ProgressCallback
+from ..options import ARCHIVE_HOST_CONNECTIONS
 from ..spans import cover, describe, inclusive, merged, missing
+from .hostslots import first_connection, slots_for
 from .partfile import PartFile, PartState, Piece
 from .ranges import RangeAnswer, RangeRequest, open_range
 from .tasks import all_or_none
 from .writer import Writer, hash_file
 
-ARCHIVE_CONNECTIONS = 3
-"""Pieces fetched at once from one archive host, for the whole process: archives are shared
-by everyone, and replay is slow enough per connection that a few already help."""
 SAVE_EVERY = 0.5
 
 
@@ -53,7 +52,8 @@ class Assembly:
     retrying: Callable[[], AsyncRetrying]
     read_size: int
     progress: ProgressCallback | None = None
-    connections: int = ARCHIVE_CONNECTIONS
+    connections: int = ARCHIVE_HOST_CONNECTIONS
+    """The archive host's cap (``hostslots.host_limit``)."""
     dropped: list[str] = field(default_factory=list)
     """What was left out and why, in words, for the final message."""
     attempts: int = 0
@@ -102,10 +102,12 @@ class Assembly:
         return self.part.state.pieces
 
     async def _fetch_all(self, plan: list[MediaPiece], owned: list[Piece]) -> None:
-        slots = host_slots(urlsplit(plan[0].url).netloc, self.connections)
+        slots = slots_for(plan[0].url)
 
         async def one(piece: MediaPiece, own: Piece) -> None:
-            async with slots:
+            # Each piece waits in line as a download's first connection would: with the
+            # pieces of other videos and whole files from the same archive, in turn.
+            async with first_connection(slots, self.connections):
                 await self._fetch(piece, own)
 
         try:
@@ -218,15 +220,3 @@ def _when(piece: MediaPiece) -> float:
 
 def _day(piece: MediaPiece) -> str:
     return piece.captured_at.strftime("%Y-%m-%d %H:%M") if piece.captured_at else "unknown date"
-
-
-_SLOTS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio.Semaphore]] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def host_slots(host: str, limit: int) -> asyncio.Semaphore:
-    """The process's connection slots for ``host`` (per event loop: a semaphore is bound to
-    one), so every download in a batch or a worker shares one cap per archive host."""
-    per_host = _SLOTS.setdefault(asyncio.get_running_loop(), {})
-    return per_host.setdefault(host.lower(), asyncio.Semaphore(limit))

@@ -35,12 +35,13 @@ from ..errors import (
     local_errors,
 )
 from ..models import Cookie, DownloadResult, MediaPiece, ProgressCallback, ResolvedVideo
-from ..options import DownloadOptions
+from ..options import ARCHIVE_HOST_CONNECTIONS, DownloadOptions
 from ..urls import UrlPolicy, is_expired, signed_url_expiry
 from .assemble import Assembly
+from .hostslots import first_connection, host_limit, slots_for
 from .localmedia import is_local_url
 from .partfile import PartFile, PartState
-from .pieces import PieceRun, connections_for, layout, probe_end
+from .pieces import PieceRun, can_grow, layout, probe_end
 from .ranges import (
     OVERLAP_BYTES,
     RangeAnswer,
@@ -236,6 +237,8 @@ class VideoDownloader:
                 retrying=self._retrying,
                 read_size=self.options.chunk_size,
                 progress=progress,
+                # Pieces come from an archive by definition, named in archive_hosts or not.
+                connections=min(self.options.host_connections, ARCHIVE_HOST_CONNECTIONS),
             )
             await self._run_with_deadline(assembly.candidates[0].url, self._join(assembly))
             return DownloadResult(
@@ -380,6 +383,17 @@ class VideoDownloader:
         job.url = await job.refresh()
 
     async def _attempt(self, job: _Job) -> None:
+        if is_local_url(job.url):
+            await self._attempt_on_slot(job)  # a file, not a host: no connection to count
+            return
+        limit = self._host_limit(job.url)
+        async with first_connection(slots_for(job.url), limit):
+            await self._attempt_on_slot(job)
+
+    def _host_limit(self, url: str) -> int:
+        return host_limit(url, self.options.host_connections, self.options.archive_hosts)
+
+    async def _attempt_on_slot(self, job: _Job) -> None:
         part = job.part
         try:
             if part.state.pieces is not None and part.state.validator is None:
@@ -435,6 +449,10 @@ class VideoDownloader:
             await self._run_pieces(job, answer)
             return
         part.save_state()
+        # One connection, more if the link wants them, once the disk holds the whole file.
+        if job.wanted == 0 and can_grow(answer, offset) and part.reserve(answer.total or 0):
+            await self._run_pieces(job, answer)
+            return
         await self._stream(job, answer, offset, bounded=bounded and answer.partial)
 
     async def _stream(self, job: _Job, answer: RangeAnswer, offset: int, *, bounded: bool) -> None:
@@ -445,16 +463,10 @@ class VideoDownloader:
             if job.progress is not None:
                 job.progress(end, answer.total)
 
-        writer = Writer(part.fd, part.hasher, written)
+        writer = Writer(part.fd, part.hasher, written, batch_size=self._batch_size(job))
         try:
             end = await pump(
-                answer,
-                writer,
-                offset=offset,
-                stop=None,
-                read_size=self._read_size(job),
-                limiter=job.limiter,
-                limit=self.options.max_filesize,
+                answer, writer, offset=offset, limiter=job.limiter, limit=self.options.max_filesize
             )
         finally:
             part.hashed = offset if writer.hashed_to is None else writer.hashed_to
@@ -473,23 +485,27 @@ class VideoDownloader:
             if job.progress is not None:
                 job.progress(done, total)
 
+        limit = self._host_limit(job.url)
         run = PieceRun(
             req=job.request,
             url=job.url,
             part=job.part,
             retrying=self._retrying,
-            read_size=self._read_size(job),
+            batch_size=self._batch_size(job),
             limiter=job.limiter,
             on_progress=progress,
-            connections=connections_for(job.wanted),
+            connections=job.wanted or limit,
+            slots=slots_for(job.url),
+            limit=limit,
+            adaptive=job.wanted == 0,
         )
-        job.connections = max(job.connections, min(run.connections, len(run.pieces)))
         try:
             await run.run(first)
         finally:
             job.attempts += run.attempts
+            job.connections = max(job.connections, run.peak)
 
-    def _read_size(self, job: _Job) -> int:
+    def _batch_size(self, job: _Job) -> int:
         size = self.options.chunk_size
         return job.limiter.read_size(size) if job.limiter else size
 

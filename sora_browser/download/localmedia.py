@@ -29,7 +29,7 @@ from ..errors import NotAVideo, PolicyRefused
 from .ranges import is_video_type
 
 _CONTENT_RANGE = re.compile(r"bytes\s+(\d+)-(\d+)/(\d+|\*)")
-_SKIP_CHUNK = 1024 * 1024
+_BUFFER = 1024 * 1024
 
 
 class _Readable(Protocol):
@@ -56,8 +56,14 @@ class LocalAnswer:
     async def read(self, size: int) -> bytes:
         return await asyncio.to_thread(_read_up_to, self.stream, size)
 
+    async def chunk(self) -> bytes:
+        return await self.read(_BUFFER)
+
     def moved(self, count: int) -> LocalAnswer:
         return dataclasses.replace(self, start=self.start + count)
+
+    def close(self) -> None:
+        pass  # the file is closed with the answer's context
 
     def contradicts(self, etag: str | None, last_modified: str | None) -> bool:
         return bool(self.etag and etag) and self.etag != etag
@@ -185,7 +191,7 @@ async def _skip(answer: LocalAnswer, start: int) -> None:
     """Read past the first ``start`` bytes: the answer then starts there, as a 206 would."""
     left = start
     while left > 0:
-        data = await answer.read(min(_SKIP_CHUNK, left))
+        data = await answer.read(min(_BUFFER, left))
         if not data:
             break
         left -= len(data)

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
+import ctypes.util
 import errno
 import fcntl
 import hashlib
@@ -211,6 +213,25 @@ class PartFile:
                     raise
                 os.ftruncate(self.fd, total)
 
+    def reserve(self, total: int) -> bool:
+        """Reserve the whole file's disk space, if there is room, without changing the
+        ``.part``'s length (which stays its progress while one connection writes it in order).
+
+        True when reserved. False when the file system cannot reserve this way
+        (``FALLOC_FL_KEEP_SIZE``) or has no room now: the download then goes on in order,
+        and a disk that fills stops it with what it wrote kept for a resume."""
+        try:
+            self._check_room(total)
+            _fallocate_keep_size(self.fd, total)
+        except LocalFileError:
+            return False
+        except OSError:
+            with contextlib.suppress(OSError):
+                # Cutting the file to its own length frees what a failed attempt took.
+                os.ftruncate(self.fd, self.size())
+            return False
+        return True
+
     def _check_room(self, total: int) -> None:
         held = os.fstat(self.fd).st_blocks * 512
         free, size = free_space(self.fd)
@@ -348,6 +369,32 @@ class PartFile:
                 return fd
             os.close(fd)
         raise DownloadLocked(f"Could not lock {self.lock_path}", path=str(self.output))
+
+
+_FALLOC_FL_KEEP_SIZE = 1
+
+
+def _load_fallocate() -> Any:
+    # Linux's fallocate(2) with flags; the os module has only posix_fallocate, which always
+    # changes the file's length.
+    try:
+        function = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True).fallocate
+    except (OSError, AttributeError):
+        return None
+    function.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int64, ctypes.c_int64]
+    function.restype = ctypes.c_int
+    return function
+
+
+_fallocate = _load_fallocate()
+
+
+def _fallocate_keep_size(fd: int, total: int) -> None:
+    if _fallocate is None:
+        raise OSError(errno.ENOSYS, "fallocate is not available")
+    if _fallocate(fd, _FALLOC_FL_KEEP_SIZE, 0, total) != 0:
+        code = ctypes.get_errno()
+        raise OSError(code, os.strerror(code))
 
 
 def free_space(fd: int) -> tuple[int, int]:

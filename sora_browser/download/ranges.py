@@ -67,8 +67,16 @@ class RangeAnswer(Protocol):
 
     async def read(self, size: int) -> bytes: ...
 
+    async def chunk(self) -> bytes:
+        """The next body bytes as the source holds them (no copy, no join); ``b""`` at the end."""
+        ...
+
     def moved(self, count: int) -> RangeAnswer:
         """This answer once ``count`` body bytes have been read."""
+        ...
+
+    def close(self) -> None:
+        """Give up the rest of the body (its connection is not reused)."""
         ...
 
     def contradicts(self, etag: str | None, last_modified: str | None) -> bool: ...
@@ -95,6 +103,15 @@ class HttpAnswer:
         """Whatever body is buffered, up to ``size``; waits only when nothing is."""
         return await self.response.content.read(size)
 
+    async def chunk(self) -> bytes:
+        """One buffered chunk as aiohttp received it. ``read(n)`` joins (copies) whatever is
+        buffered; aiohttp offers no read into a caller's buffer, so handing its own bytes on
+        is the copy we can save."""
+        while True:
+            data, end_of_http_chunk = await self.response.content.readchunk()
+            if data or not end_of_http_chunk:  # (b"", True) only marks a chunked-encoding seam
+                return data
+
     @property
     def has_validator(self) -> bool:
         """Whether a later ``If-Range`` can tell this file from another (RFC 9110 13.1.5)."""
@@ -103,6 +120,9 @@ class HttpAnswer:
 
     def moved(self, count: int) -> HttpAnswer:
         return dataclasses.replace(self, start=self.start + count)
+
+    def close(self) -> None:
+        self.response.close()  # a no-op once the body was read to its end
 
     def contradicts(self, etag: str | None, last_modified: str | None) -> bool:
         """Whether this answer's validators say it is not the file they were saved from."""

@@ -9,6 +9,7 @@ Tests script faults per video; each request to that video consumes the next one:
 
     site.cdn.script("source", [Fault.status(503), Fault.drop_after(fraction=1 / 3)])
     site.cdn.configure("source", no_range=True, throttle=2 * MiB)   # persistent modes
+    site.cdn.configure("source", link_rate=8 * MiB)   # all connections together, like a downlink
 
 ``site.cdn.reset()`` (run between tests by ``conftest.py``) clears scripts and modes.
 Videos are matched on the request's raw, still percent-encoded path (``%2F`` stays ``%2F``).
@@ -115,6 +116,9 @@ class _VideoState:
     script: collections.deque[Fault] = field(default_factory=collections.deque)
     no_range: bool = False
     throttle: float | None = None
+    link_rate: float | None = None
+    link_free_at: float = 0.0
+    """When the shared link can send its next byte (``link_rate``)."""
     version: int = 0
     revoked: set[str] = field(default_factory=set)
 
@@ -132,14 +136,23 @@ class CdnControl:
         self._states[name].script.extend(faults)
 
     def configure(
-        self, name: str, *, no_range: bool | None = None, throttle: float | None = None
+        self,
+        name: str,
+        *,
+        no_range: bool | None = None,
+        throttle: float | None = None,
+        link_rate: float | None = None,
     ) -> None:
-        """Persistent modes: ``no_range`` and a per-connection ``throttle`` in bytes/s."""
+        """Persistent modes: ``no_range``, a per-connection ``throttle`` in bytes/s (as CDNs
+        and archive replays pace each connection), and a ``link_rate`` all connections share
+        (a downlink: more connections do not make it faster)."""
         state = self._states[name]
         if no_range is not None:
             state.no_range = no_range
         if throttle is not None:
             state.throttle = throttle or None
+        if link_rate is not None:
+            state.link_rate = link_rate or None
 
     def add_file_video(self, video: FakeVideo, path: Path) -> None:
         self._site.videos[video.name] = video
@@ -151,6 +164,7 @@ class CdnControl:
             state.script.clear()
             state.no_range = False
             state.throttle = None
+            state.link_rate = None
             state.revoked.clear()
 
     def state(self, name: str) -> _VideoState:
@@ -190,6 +204,7 @@ async def _handle(request: web.Request) -> web.StreamResponse:
     video = _find_video(site, raw_path)
     if video is None:
         return web.Response(status=404, text="The specified blob does not exist.")
+    site.stats.add_cdn_request(request.protocol, video.name)
     fault = site.cdn.next_fault(video.name)
     state = site.cdn.state(video.name)
     if fault is not None and fault.kind == "etag_change":
@@ -293,7 +308,8 @@ async def _send_body(
     rate = fault.rate if fault is not None and fault.kind == "throttle" else None
     rate = rate or site.cdn.state(video.name).throttle
     path = site.cdn.files.get(video.name)
-    if path is not None and rate is None and not cut:
+    shared = site.cdn.state(video.name).link_rate is not None
+    if path is not None and rate is None and not cut and not shared:
         await _sendfile(request, path, start, end)
         site.stats.add_bytes(video.name, end - start)
     else:
@@ -327,12 +343,19 @@ async def _write_chunks(
     path: Path | None,
 ) -> None:
     start, stop = span
-    chunk = CHUNK if rate is None else max(4096, min(CHUNK, int(rate / 20)))
+    state = site.cdn.state(video.name)
+    slowest = min(r for r in (rate, state.link_rate, float("inf")) if r is not None)
+    chunk = CHUNK if slowest == float("inf") else max(4096, min(CHUNK, int(slowest / 20)))
     loop = asyncio.get_running_loop()
-    began = loop.time()
     with _Reader(video, path) as reader:
+        reader.read(start, start)  # makes an in-memory body now, not on the pacing clock
+        began = loop.time()
         for offset in range(start, stop, chunk):
             data = reader.read(offset, min(offset + chunk, stop))
+            if state.link_rate is not None:
+                # One link for every connection: each chunk waits for its turn on it.
+                state.link_free_at = max(state.link_free_at, loop.time()) + len(data) / slowest
+                await asyncio.sleep(max(0.0, state.link_free_at - loop.time()))
             await response.write(data)
             site.stats.add_bytes(video.name, len(data))
             if rate is not None:

@@ -35,15 +35,45 @@ PAGES_DIR = Path(__file__).resolve().parent / "pages"
 
 @dataclass
 class SiteStats:
-    """What the site served; tests read it, ``reset()`` clears it."""
+    """What the site served; tests read it, ``reset()`` clears it.
+
+    Connections are counted as the server sees them (TCP connections accepted and lost), and
+    only those that carried a CDN request: ``connections[name]`` is how many different
+    connections asked for video ``name``, ``peak[name]`` the most of them open at once, and
+    ``cdn_peak`` the most connections open at once that carried any video (a per-host cap).
+    """
 
     bytes_served: collections.Counter[str] = field(default_factory=collections.Counter)
     requests: list[tuple[str, str, dict[str, str]]] = field(default_factory=list)
+    connections: collections.Counter[str] = field(default_factory=collections.Counter)
+    peak: collections.Counter[str] = field(default_factory=collections.Counter)
+    cdn_peak: int = 0
+    _open: dict[object, set[str]] = field(default_factory=dict)
     _waiters: list[tuple[Callable[[], bool], asyncio.Future[None]]] = field(default_factory=list)
 
     def reset(self) -> None:
         self.bytes_served.clear()
         self.requests.clear()
+        self.connections.clear()
+        self.peak.clear()
+        self.cdn_peak = 0
+        self._open.clear()
+
+    def add_cdn_request(self, connection: object, name: str) -> None:
+        """A video was asked for on ``connection`` (the server's handler of one TCP
+        connection); counted when first seen, so a connection closed just before a new one
+        opens is never counted with it (its close is seen long before the new request)."""
+        videos = self._open.setdefault(connection, set())
+        if name not in videos:
+            videos.add(name)
+            self.connections[name] += 1
+            open_now = sum(name in v for v in self._open.values())
+            self.peak[name] = max(self.peak[name], open_now)
+        self.cdn_peak = max(self.cdn_peak, len(self._open))
+        self._wake()
+
+    def connection_lost(self, connection: object) -> None:
+        self._open.pop(connection, None)
 
     def add_request(self, method: str, path: str, headers: dict[str, str]) -> None:
         """Record a request and wake anyone waiting for it."""
@@ -58,6 +88,10 @@ class SiteStats:
     async def wait_for_request(self, path_prefix: str) -> None:
         """Return once a request for a path starting with ``path_prefix`` has arrived."""
         await self._until(lambda: any(p.startswith(path_prefix) for _, p, _ in self.requests))
+
+    async def wait_for_connections(self, name: str, count: int) -> None:
+        """Return once ``count`` connections have been open at once for video ``name``."""
+        await self._until(lambda: self.peak[name] >= count)
 
     async def wait_for_bytes(self, name: str, count: int) -> None:
         """Return once the CDN has sent at least ``count`` bytes of video ``name``."""
@@ -123,12 +157,25 @@ class FixtureSite:
     async def start(self) -> None:
         self._runner = web.AppRunner(self.app, access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()
+        self._count_connections(self._runner.server)
         site = web.TCPSite(self._runner, self.host, self.port, reuse_address=True)
         await site.start()
         server = site._server
         if self.port == 0 and server is not None:
             sockets = getattr(server, "sockets", None) or []
             self.port = sockets[0].getsockname()[1]
+
+    def _count_connections(self, server: web.Server | None) -> None:
+        # aiohttp's web.Server hears every TCP connection end (its connection_lost), which is
+        # what a per-host cap is about; a request handler cannot see its connection close.
+        assert server is not None
+        lost = server.connection_lost
+
+        def connection_lost(handler: web.RequestHandler, exc: BaseException | None = None) -> None:
+            self.stats.connection_lost(handler)
+            lost(handler, exc)
+
+        server.connection_lost = connection_lost  # type: ignore[method-assign]
 
     async def stop(self) -> None:
         if self._runner is not None:
