@@ -28,7 +28,7 @@ from sora_browser.download.growth import Meter, kept, step, worth_more
 from sora_browser.download.hostslots import HostSlots, host_limit
 from sora_browser.download.partfile import PartFile
 from sora_browser.models import MediaPiece
-from sora_browser.options import DownloadOptions
+from sora_browser.options import ARCHIVE_HOST_CONNECTIONS, HOST_CONNECTIONS, DownloadOptions
 from sora_browser.testing.media import FakeVideo, sha256_of, signed_url, video_bytes
 from sora_browser.testing.site import FixtureSite
 
@@ -424,10 +424,12 @@ def test_an_archive_host_gets_the_smaller_cap() -> None:
 def test_the_option_is_on_every_downloading_command_with_the_library_default() -> None:
     from sora_browser.cli.batch import batch
     from sora_browser.cli.links import download
+    from sora_browser.cli.temporal import worker
 
-    for command in (download, batch):
+    for command in (download, batch, worker):
         (option,) = [p for p in command.params if p.name == "host_connections"]
-        assert option.default == DownloadOptions().host_connections
+        assert option.default == DownloadOptions().host_connections == HOST_CONNECTIONS
+        assert f"at most {ARCHIVE_HOST_CONNECTIONS}." in (option.help or "")
     with pytest.raises(ValueError, match="host_connections"):
         DownloadOptions(host_connections=0)
 

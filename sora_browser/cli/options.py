@@ -523,6 +523,20 @@ def common_options(func: F) -> F:
     )
 
 
+def host_connections_option(scope: str) -> Decorator[Any]:
+    """``--host-connections``: the per-host cap of ``download.hostslots``. Its numbers are
+    ``sora_browser.options``'s (a test holds them equal), written out so that ``--help`` does
+    not import it."""
+    return number_option(
+        "--host-connections",
+        default=8,
+        help=f"Most connections open at once to one host, {scope}; an archive host gets at"
+        " most 3.",
+        minimum=1,
+        maximum=32,
+    )
+
+
 DOWNLOAD_OPTIONS = ("connections", "host_connections", "limit_rate", "max_filesize")
 
 
@@ -553,14 +567,7 @@ def download_options(func: F) -> F:
                 " --host-connections; N: exactly N.",
                 maximum=32,
             ),
-            number_option(
-                "--host-connections",
-                default=8,
-                help="Most connections open at once to one host, over every download of the"
-                " run (a batch's jobs together); an archive host gets at most 3.",
-                minimum=1,
-                maximum=32,
-            ),
+            host_connections_option("over every download of the run (a batch's jobs together)"),
             click.option(
                 "--limit-rate",
                 metavar="RATE",

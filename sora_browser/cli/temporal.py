@@ -30,6 +30,7 @@ from .options import (
     archive_options,
     choice_options,
     chromium_option,
+    host_connections_option,
     mode_option,
     number_option,
     output_dir_option,
@@ -119,6 +120,7 @@ def _setup_logging(voice: Voice) -> None:
     1, "Library retries inside one activity attempt (Temporal retries the rest).", maximum=10
 )
 @timeout_option(3600.0, "Total seconds one download may take inside an attempt.")
+@host_connections_option("over every activity of this worker")
 @archive_options
 @number_option(
     "--graceful-shutdown", default=10.0, help="Seconds running activities get to finish on SIGTERM."
@@ -172,6 +174,7 @@ def _activities(
     chromium: Path | None,
     retries: int,
     timeout: float,
+    host_connections: int,
     wayback: WaybackOptions | None,
 ) -> SoraActivities:
     from ..options import DownloadOptions, ResolveOptions
@@ -191,7 +194,9 @@ def _activities(
         ),
         **network,
     )
-    download = DownloadOptions(retries=retries, total_timeout=timeout, **network)
+    download = DownloadOptions(
+        retries=retries, total_timeout=timeout, host_connections=host_connections, **network
+    )
     return SoraActivities(resolve, download, output_dir)
 
 
