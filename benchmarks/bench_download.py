@@ -95,6 +95,11 @@ class Run:
     """User + system seconds of the child (and its children)."""
     rss: float
     """Peak RSS in MiB."""
+    inside: float | None = None
+    """Ours only: the download's own seconds (``elapsed_seconds``: no start-up, imports or
+    resolving), for a fair look beside a tool that is handed the media URL."""
+    connections: int | None = None
+    """Ours only: the most connections the download had open at once."""
 
 
 @dataclass
@@ -144,8 +149,11 @@ def sora(tree: Path | None, share_url: str, digest: str, connections: int | None
 
     def fetch(out: Path) -> Run:
         figures, printed = run_child([*argv, str(out), *options], env)
-        if json.loads(printed)["sha256"] != digest:
+        record = json.loads(printed)
+        if record["sha256"] != digest:
             raise SystemExit(f"sha256 mismatch for {share_url}")
+        figures.inside = record["elapsed_seconds"]
+        figures.connections = record["connections"]
         return figures
 
     return Contender("", fetch)
@@ -185,11 +193,15 @@ def ratio(mine: Contender, theirs: Contender, what: str) -> float:
 
 
 def table(contenders: list[Contender]) -> None:
-    print(f"  {'':<22} {'wall s':>7} {'CPU s':>7} {'peak RSS':>9}")
+    print(f"  {'':<22} {'wall s':>7} {'CPU s':>7} {'peak RSS':>9}  download alone")
     for c in contenders:
+        inside = ""
+        if c.runs[0].inside is not None:
+            used = sorted({run.connections or 0 for run in c.runs})
+            inside = f"  {c.median('inside'):.2f} s, connections {used}"
         print(
             f"  {c.label:<22} {c.median('wall'):>7.2f} {c.median('cpu'):>7.2f}"
-            f" {c.peak_rss():>7.1f}Mi"
+            f" {c.peak_rss():>7.1f}Mi{inside}"
         )
 
 
@@ -229,12 +241,16 @@ def bench_plain(setup: Setup, sizes: list[int]) -> None:
         curl = curl_sync(setup.urls[name][1])
         contenders = [c for c in (after, curl, before) if c is not None]
         rounds(contenders, setup.runs, setup.work)
-        b = before or Contender("-", lambda out: Run(0, 0, 0), [Run(0, 0, 0)])
+        wall, cpu, rss = (
+            (f"{before.median('wall'):.2f}", f"{before.median('cpu'):.2f}", before.peak_rss())
+            if before is not None
+            else ("-", "-", float("nan"))
+        )
         print(
-            f"{size:>5}MiB {b.median('wall'):>8.2f} {after.median('wall'):>8.2f}"
+            f"{size:>5}MiB {wall:>8} {after.median('wall'):>8.2f}"
             f" {curl.median('wall'):>9.2f} {ratio(after, curl, 'wall'):>10.2f}"
-            f" {b.median('cpu'):>10.2f} {after.median('cpu'):>6.2f}"
-            f" {b.peak_rss():>8.1f}Mi {after.peak_rss():>5.1f}Mi",
+            f" {cpu:>10} {after.median('cpu'):>6.2f}"
+            f" {rss:>8.1f}Mi {after.peak_rss():>5.1f}Mi",
             flush=True,
         )
 
@@ -270,8 +286,16 @@ def bench_throttled(setup: Setup) -> None:
     table(contenders)
     print(
         f"  defaults: {ratio(one, auto, 'wall'):.2f}x as fast as -N 1,"
-        f" {ratio(auto, aria, 'wall'):.2f}x aria2c's time"
+        f" {ratio(auto, aria, 'wall'):.2f}x aria2c's time (the whole command: start-up and"
+        f" resolving the page included; the download alone"
+        f" {ratio(one, auto, 'inside'):.2f}x and {ratio_to(auto, 'inside', aria):.2f}x)"
     )
+
+
+def ratio_to(mine: Contender, what: str, theirs: Contender) -> float:
+    """Median over rounds of mine's ``what`` over theirs' wall time."""
+    pairs = zip(mine.runs, theirs.runs, strict=True)
+    return float(statistics.median(getattr(a, what) / b.wall for a, b in pairs))
 
 
 # -- setting up ----------------------------------------------------------------------------
