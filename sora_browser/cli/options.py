@@ -530,8 +530,7 @@ def host_connections_option(scope: str) -> Decorator[Any]:
     return number_option(
         "--host-connections",
         default=8,
-        help=f"Most connections open at once to one host, {scope}; an archive host gets at"
-        " most 3.",
+        help=f"Most connections open at once to one host, {scope}; an archive host gets at most 3.",
         minimum=1,
         maximum=32,
     )

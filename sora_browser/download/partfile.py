@@ -20,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
-import ctypes.util
 import errno
 import fcntl
 import hashlib
@@ -34,6 +33,7 @@ from typing import Any
 
 from .. import safefs
 from ..errors import DownloadLocked, LocalFileError, NotAVideo, local_errors
+from . import libc
 from .writer import Hasher, hash_file
 
 STATE_VERSION = 1
@@ -374,27 +374,15 @@ class PartFile:
 _FALLOC_FL_KEEP_SIZE = 1
 
 
-def _load_fallocate() -> Any:
-    # Linux's fallocate(2) with flags; the os module has only posix_fallocate, which always
-    # changes the file's length.
-    try:
-        function = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True).fallocate
-    except (OSError, AttributeError):
-        return None
-    function.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int64, ctypes.c_int64]
-    function.restype = ctypes.c_int
-    return function
-
-
-_fallocate = _load_fallocate()
+# Linux's fallocate(2) with flags; the os module has only posix_fallocate, which always
+# changes the file's length.
+_fallocate = libc.function("fallocate", ctypes.c_int, ctypes.c_int, ctypes.c_int64, ctypes.c_int64)
 
 
 def _fallocate_keep_size(fd: int, total: int) -> None:
     if _fallocate is None:
         raise OSError(errno.ENOSYS, "fallocate is not available")
-    if _fallocate(fd, _FALLOC_FL_KEEP_SIZE, 0, total) != 0:
-        code = ctypes.get_errno()
-        raise OSError(code, os.strerror(code))
+    libc.checked(_fallocate(fd, _FALLOC_FL_KEEP_SIZE, 0, total))
 
 
 def free_space(fd: int) -> tuple[int, int]:

@@ -18,12 +18,12 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
-import ctypes.util
 import os
 from collections.abc import Callable
 from typing import Protocol
 
 from ..errors import FileTooLarge, IncompleteDownload, local_errors
+from . import libc
 from .ranges import RangeAnswer, human_size
 from .ratelimit import TokenBucket
 
@@ -45,19 +45,10 @@ class Hasher(Protocol):
     def hexdigest(self) -> str: ...
 
 
-def _load_sync_file_range() -> Callable[[int, int, int, int], int] | None:
-    # Linux only and not in the os module; without it the final fsync simply does all the work.
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
-        function = libc.sync_file_range
-    except (OSError, AttributeError):
-        return None
-    function.argtypes = [ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint]
-    function.restype = ctypes.c_int
-    return function
-
-
-_sync_file_range = _load_sync_file_range()
+# Without it the final fsync simply does all the work.
+_sync_file_range = libc.function(
+    "sync_file_range", ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint
+)
 
 
 def start_writeback(fd: int, offset: int, length: int) -> None:
