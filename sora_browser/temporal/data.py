@@ -17,10 +17,11 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, TypeVar
 
-# Defaults the worker and the client share (the CLI reads them without importing temporalio).
-DEFAULT_ADDRESS = "127.0.0.1:7233"
-DEFAULT_NAMESPACE = "default"
-DEFAULT_TASK_QUEUE = "sora-browser"
+# Defaults the worker and the client share, kept where the CLI reads them cheaply.
+from .defaults import DEFAULT_ADDRESS as DEFAULT_ADDRESS
+from .defaults import DEFAULT_NAMESPACE as DEFAULT_NAMESPACE
+from .defaults import DEFAULT_TASK_QUEUE as DEFAULT_TASK_QUEUE
+from .defaults import MAX_BATCH_SIZE as MAX_BATCH_SIZE
 
 # Workflow type names, here so that clients can start workflows without importing them.
 DOWNLOAD_WORKFLOW = "SoraDownloadWorkflow"
@@ -164,12 +165,6 @@ class SoraLinkResult:
     share_url: str
     output: SoraExtractionOutput | None = None
     error: SoraErrorInfo | None = None
-
-
-MAX_BATCH_SIZE = 1000
-"""Links ``submit`` puts in one batch workflow. Its result holds about 1.1 KB per link
-(measured with a long title and a full signed URL) and must fit in one Temporal payload,
-2 MB by default."""
 
 
 @dataclass
