@@ -127,6 +127,20 @@ async def test_a_connection_that_adds_nothing_is_closed(
     assert used == 1
 
 
+@pytest.mark.parametrize("video", [FakeVideo("adaptive_limited", 12 * MiB + 9)], indirect=True)
+async def test_a_download_held_to_limit_rate_tries_no_more_connections(
+    site: FixtureSite, video: FakeVideo, tmp_path: Path
+) -> None:
+    # --limit-rate caps all connections together: at the cap, another connection could only
+    # share it, so none is tried (the server sees one), though the rest takes seconds.
+    site.cdn.configure(video.name, throttle=4 * MiB)
+    assert await _download(site, video, tmp_path / "free.mp4") > 1  # unlimited, it grows
+    site.stats.reset()
+    used = await _download(site, video, tmp_path / "held.mp4", limit_rate=3 * MiB)
+    assert site.stats.connections[video.name] == 1
+    assert used == 1
+
+
 @pytest.mark.parametrize("video", [FakeVideo("adaptive_forced", 8 * MiB + 1)], indirect=True)
 async def test_connections_given_stay_fixed(
     site: FixtureSite, video: FakeVideo, tmp_path: Path
@@ -332,6 +346,8 @@ def test_more_connections_only_while_the_link_sets_the_pace_and_enough_remains()
     assert not worth_more(8 * MiB, 4 * MiB, stalled=0.0)  # half a second left: no trial
     assert not worth_more(300 * MiB, 900 * MiB, stalled=0.9)  # batches waited for the disk
     assert not worth_more(0.0, 40 * MiB, stalled=0.0)
+    assert not worth_more(3 * MiB, 40 * MiB, stalled=0.0, limit_rate=3 * MiB)  # at --limit-rate
+    assert worth_more(1 * MiB, 40 * MiB, stalled=0.0, limit_rate=3 * MiB)  # the link is slower
 
 
 def test_added_connections_are_kept_only_for_a_clear_gain() -> None:

@@ -18,6 +18,8 @@ The numbers, and why:
   A typical Sora video on a fast link is done before any trial starts.
 - Nor when this machine sets the pace: when most batches had to wait for the disk and the
   hash during the measurement (loopback, a fast CDN into a slow disk), more would only wait.
+- Nor when the user's ``--limit-rate`` holds the rate: it is shared by all connections, so
+  more could not go faster, and a trial would spend the limiter's burst and look like a gain.
 - Steps double (1, 2, 4, 8 up to the cap): a doubling should double the rate, which stands out
   of measurement noise by far, and the cap is reached in three steps instead of seven.
 - ``GAIN``: the added connections are kept if the total rose by at least a quarter of what they
@@ -40,6 +42,8 @@ STALLED = 0.5
 """Share of batches waiting for the disk and the hash that says this machine sets the pace:
 on loopback nearly all do; a link that one connection does not fill leaves the threads idle,
 bar a hiccup of a busy machine."""
+NEAR_LIMIT = 0.8
+"""Share of ``--limit-rate`` from which the limit, not the link, is taken to set the pace."""
 SAMPLES = 3
 """Arrivals per connection a rate needs at least: a server that paces a connection sends in
 steps (tens of milliseconds apart), and two steps say little about the rate."""
@@ -50,11 +54,17 @@ def step(running: int, cap: int) -> int:
     return max(0, min(running, cap - running))
 
 
-def worth_more(rate: float, remaining: int, stalled: float) -> bool:
+def worth_more(
+    rate: float, remaining: int, stalled: float, limit_rate: float | None = None
+) -> bool:
     """Whether more connections can pay off: the rest would take at least ``MIN_REMAINING``,
-    and the link, not this machine, sets the pace (``stalled``: the share of batches that
-    had to wait for the disk and the hash while the rate was measured; when most did, more
-    connections would only wait longer)."""
+    the link, not this machine, sets the pace (``stalled``: the share of batches that had to
+    wait for the disk and the hash while the rate was measured; when most did, more
+    connections would only wait longer), and the user's ``--limit-rate``, which all
+    connections share, is not what holds the rate (``NEAR_LIMIT`` of it or more: a trial
+    there could only look like a gain while it spent the limiter's burst)."""
+    if limit_rate is not None and rate >= limit_rate * NEAR_LIMIT:
+        return False
     return stalled < STALLED and rate > 0 and remaining / rate >= MIN_REMAINING
 
 

@@ -331,7 +331,8 @@ class PieceRun:
         """Add connections while they pay (``growth``); stop for good at the first that did not."""
         rate = await self._measure()
         while (wanted := growth.step(len(self._running), self.connections)) > 0:
-            if not growth.worth_more(rate, self._remaining(), self._meter.stalled()):
+            limit_rate = self.limiter.rate if self.limiter is not None else None
+            if not growth.worth_more(rate, self._remaining(), self._meter.stalled(), limit_rate):
                 return
             had = len(self._running)
             added = self._add(crew, wanted)
