@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 from test_cli import sora
 
-from sora_browser.download import VideoDownloader
+from sora_browser.download import VideoDownloader, partfile
 from sora_browser.download.growth import Meter, kept, step, worth_more
 from sora_browser.download.hostslots import HostSlots, host_limit
 from sora_browser.download.partfile import PartFile
@@ -90,6 +90,18 @@ async def test_a_throttled_file_grows_to_the_cap(
     assert site.stats.peak[video.name] == 4
     assert used == 4
     assert site.stats.bytes_served[video.name] < video.size * 1.05  # little fetched twice
+
+
+@pytest.mark.parametrize("video", [FakeVideo("adaptive_nokeep", 12 * MiB + 11)], indirect=True)
+async def test_without_fallocate_keep_size_a_throttled_file_still_grows(
+    site: FixtureSite, video: FakeVideo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # macOS has no fallocate(2): nothing is reserved ahead, and the first split preallocates.
+    monkeypatch.setattr(partfile, "_fallocate", None)
+    site.cdn.configure(video.name, throttle=4 * MiB)
+    used = await _download(site, video, tmp_path / "v.mp4", host_connections=4)
+    assert site.stats.peak[video.name] > 1
+    assert used > 1
 
 
 @pytest.mark.parametrize("video", [FAST], indirect=True)

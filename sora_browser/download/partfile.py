@@ -217,19 +217,22 @@ class PartFile:
         """Reserve the whole file's disk space, if there is room, without changing the
         ``.part``'s length (which stays its progress while one connection writes it in order).
 
-        True when reserved. False when the file system cannot reserve this way
-        (``FALLOC_FL_KEEP_SIZE``) or has no room now: the download then goes on in order,
-        and a disk that fills stops it with what it wrote kept for a resume."""
+        False when there is no room now: the download then goes on in order, on one
+        connection, and a disk that fills stops it with what it wrote kept for a resume.
+        True when reserved, and also where this way of reserving does not exist
+        (``FALLOC_FL_KEEP_SIZE`` is Linux's; macOS and some network file systems lack it):
+        nothing is held then, and the first split preallocates the file or, failing,
+        stays on one connection."""
         try:
             self._check_room(total)
             _fallocate_keep_size(self.fd, total)
         except LocalFileError:
             return False
-        except OSError:
+        except OSError as exc:
             with contextlib.suppress(OSError):
                 # Cutting the file to its own length frees what a failed attempt took.
                 os.ftruncate(self.fd, self.size())
-            return False
+            return exc.errno in (errno.ENOSYS, errno.EOPNOTSUPP)
         return True
 
     def _check_room(self, total: int) -> None:
