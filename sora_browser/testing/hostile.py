@@ -27,6 +27,7 @@ from aiohttp import web
 
 from ..resolvers.browser.gate import Gate, Target
 from .media import mp4_header
+from .serving import serve
 
 MiB = 1024 * 1024
 
@@ -126,11 +127,7 @@ class HostileServer:
     async def __aenter__(self) -> HostileServer:
         app = web.Application()
         app.router.add_route("*", "/{tail:.*}", self._handle)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port)
-        await site.start()
-        self.port = self._runner.addresses[0][1]
+        self._runner, self.port = await serve(app, self.host, self.port, shutdown_timeout=0.5)
         return self
 
     async def __aexit__(

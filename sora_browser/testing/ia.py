@@ -43,6 +43,7 @@ from multidict import CIMultiDict
 from .captures import Capture, http_date, iter_body_range
 from .cdn import Fault
 from .ia_cdx import CdxError, CdxRow, answer, cdx_rows, parse_query, render, surt_key
+from .serving import serve
 
 NOT_ARCHIVED = "Wayback Machine doesn't have that page archived."
 TOOLBAR = (
@@ -268,12 +269,7 @@ class IAStandIn:
     # -- lifecycle --------------------------------------------------------------------------
 
     async def start(self) -> None:
-        self._runner = web.AppRunner(self.app, access_log=None, shutdown_timeout=1.0)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port, reuse_address=True)
-        await site.start()
-        if self.port == 0:
-            self.port = self._runner.addresses[0][1]
+        self._runner, self.port = await serve(self.app, self.host, self.port)
 
     async def stop(self) -> None:
         if self._runner is not None:

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from .media import DEFAULT_SECRET, VIDEOS, FakeVideo
+from .serving import serve
 
 if TYPE_CHECKING:
     from .cdn import CdnControl
@@ -155,19 +156,14 @@ class FixtureSite:
         return f"http://{self.host}:{self.port}"
 
     async def start(self) -> None:
-        self._runner = web.AppRunner(self.app, access_log=None, shutdown_timeout=1.0)
-        await self._runner.setup()
-        self._count_connections(self._runner.server)
-        site = web.TCPSite(self._runner, self.host, self.port, reuse_address=True)
-        await site.start()
-        server = site._server
-        if self.port == 0 and server is not None:
-            sockets = getattr(server, "sockets", None) or []
-            self.port = sockets[0].getsockname()[1]
+        self._runner, self.port = await serve(
+            self.app, self.host, self.port, before_listening=self._count_connections
+        )
 
-    def _count_connections(self, server: web.Server | None) -> None:
+    def _count_connections(self, runner: web.AppRunner) -> None:
         # aiohttp's web.Server hears every TCP connection end (its connection_lost), which is
         # what a per-host cap is about; a request handler cannot see its connection close.
+        server = runner.server
         assert server is not None
         lost = server.connection_lost
 
