@@ -225,6 +225,24 @@ async def check_name(policy: UrlPolicy, url: str) -> None:
         policy.check_address(host, str(info[4][0]))
 
 
+async def read_body(
+    response: aiohttp.ClientResponse, cap: int, *, chunk: int = 64 * 1024
+) -> tuple[bytes, bool]:
+    """At most ``cap`` bytes of the (decompressed) body, and whether there was more.
+
+    Reading stops at the cap, so a gzip bomb inflates no further than that.
+    """
+    chunks: list[bytes] = []
+    size = 0
+    async for data in response.content.iter_chunked(chunk):
+        chunks.append(data)
+        size += len(data)
+        if size > cap:
+            break
+    body = b"".join(chunks)
+    return body[:cap], len(body) > cap
+
+
 def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
     """Seconds to wait from a ``Retry-After`` header (delta-seconds or an HTTP date)."""
     if not value:

@@ -24,7 +24,14 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
-from .._http import Proxy, new_session, open_url, parse_retry_after, status_error
+from .._http import (
+    Proxy,
+    new_session,
+    open_url,
+    parse_retry_after,
+    read_body,
+    status_error,
+)
 from ..errors import (
     ArchiveAnswerError,
     ArchiveRateLimited,
@@ -322,16 +329,12 @@ def _query(
 
 
 async def _read_body(response: aiohttp.ClientResponse, url: str) -> str:
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in response.content.iter_chunked(_CHUNK):
-        size += len(chunk)
-        if size > MAX_ANSWER_BYTES:
-            raise ArchiveAnswerError(
-                f"The CDX answer from {url} is larger than {MAX_ANSWER_BYTES} bytes", url=url
-            )
-        chunks.append(chunk)
-    return b"".join(chunks).decode("utf-8", "replace")
+    body, more = await read_body(response, MAX_ANSWER_BYTES, chunk=_CHUNK)
+    if more:
+        raise ArchiveAnswerError(
+            f"The CDX answer from {url} is larger than {MAX_ANSWER_BYTES} bytes", url=url
+        )
+    return body.decode("utf-8", "replace")
 
 
 def _hostname(url: str) -> str:

@@ -13,7 +13,15 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
-from .._http import Proxy, add_cookies, new_session, open_url, retrying, status_error
+from .._http import (
+    Proxy,
+    add_cookies,
+    new_session,
+    open_url,
+    read_body,
+    retrying,
+    status_error,
+)
 from ..cookies import load_cookies
 from ..errors import (
     ChallengeRequired,
@@ -52,7 +60,6 @@ PAGE_HEADERS = {
     "Sec-Fetch-Site": "none",
     "Sec-Fetch-User": "?1",
 }
-_CHUNK = 64 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,22 +186,6 @@ class StaticResolver:
             await self._session.close()
             self._session = None
             self._cookies_added = False
-
-
-async def read_body(response: aiohttp.ClientResponse, cap: int) -> tuple[bytes, bool]:
-    """At most ``cap`` bytes of the (decompressed) body, and whether there was more.
-
-    Reading stops at the cap, so a gzip bomb inflates no further than that.
-    """
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in response.content.iter_chunked(_CHUNK):
-        chunks.append(chunk)
-        size += len(chunk)
-        if size > cap:
-            break
-    body = b"".join(chunks)
-    return body[:cap], len(body) > cap
 
 
 async def read_text(response: aiohttp.ClientResponse, cap: int) -> tuple[str, bool]:

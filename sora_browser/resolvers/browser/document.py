@@ -16,10 +16,9 @@ from dataclasses import dataclass
 import aiohttp
 from playwright.async_api import BrowserContext, Route
 
-from ..._http import Proxy, open_url
+from ..._http import Proxy, open_url, read_body
 from ...errors import PageTooLarge
 from ...urls import UrlPolicy
-from ..static import read_body
 
 # Not passed on: the body is handed over decoded and whole, and these describe the wire.
 _WIRE_HEADERS = frozenset(
