@@ -20,6 +20,7 @@ import pytest
 from aiohttp import web
 from multidict import MultiDict
 
+from sora_browser.archive import client as client_module
 from sora_browser.archive.client import WaybackClient
 from sora_browser.archive.options import ARCHIVE_USER_AGENT, IA_CDX_URL, WaybackOptions
 from sora_browser.errors import (
@@ -33,6 +34,7 @@ from sora_browser.errors import (
     NoVideoFound,
     PolicyRefused,
 )
+from sora_browser.testing.serving import serve
 
 FIELDS = ["urlkey", "timestamp", "original", "mimetype", "statuscode", "digest", "length"]
 UUID = "00000000-1111-2222-3333-444444444444"
@@ -105,12 +107,8 @@ async def archive() -> AsyncIterator[FakeArchive]:
     fake = FakeArchive()
     app = web.Application()
     app.router.add_route("GET", "/{tail:.*}", fake.handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    host, port = runner.addresses[0][:2]
-    fake.base = f"http://{host}:{port}"
+    runner, port = await serve(app, "127.0.0.1", 0)
+    fake.base = f"http://127.0.0.1:{port}"
     try:
         yield fake
     finally:
@@ -283,6 +281,21 @@ async def test_an_html_page_is_an_answer_error_not_retried(archive: FakeArchive)
     assert len(archive.requests) == 1
     assert caught.value.url is not None
     assert caught.value.url.startswith(f"{archive.base}/cdx/search/cdx?")
+
+
+async def test_an_answer_past_the_size_cap_is_refused_not_read_on(
+    archive: FakeArchive, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # An index answer larger than any real one (the cap, made small here) is an answer error:
+    # reading stops at the cap instead of holding whatever the server sends.
+    monkeypatch.setattr(client_module, "MAX_ANSWER_BYTES", 4096)
+    rows = json.dumps([FIELDS, *media_rows(200)])
+    assert len(rows) > 4096
+    archive.respond = lambda request, n: web.Response(text=rows, content_type="application/json")
+    async with WaybackClient(archive.ia_options()) as client:
+        with pytest.raises(ArchiveAnswerError, match="larger than 4096 bytes"):
+            await client.search(MEDIA)
+    assert len(archive.requests) == 1
 
 
 async def test_a_404_from_the_index_is_an_http_error(archive: FakeArchive) -> None:

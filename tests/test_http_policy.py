@@ -23,6 +23,7 @@ from sora_browser._http import (
     retrying,
     status_error,
 )
+from sora_browser.testing.serving import serve
 from sora_browser.urls import UrlPolicy
 
 LOOPBACK = UrlPolicy(frozenset({"127.0.0.1"}))
@@ -58,11 +59,7 @@ class Remote:
 @pytest.fixture
 async def remote() -> AsyncIterator[Remote]:
     server = Remote()
-    runner = web.AppRunner(server.app)
-    await runner.setup()
-    tcp = web.TCPSite(runner, "127.0.0.1", 0)
-    await tcp.start()
-    port = runner.addresses[0][1]
+    runner, port = await serve(server.app, "127.0.0.1", 0)
     server.url = f"http://127.0.0.1:{port}"
     yield server
     await runner.cleanup()
