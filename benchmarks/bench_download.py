@@ -242,15 +242,19 @@ def bench_plain(setup: Setup, sizes: list[int]) -> None:
         contenders = [c for c in (after, curl, before) if c is not None]
         rounds(contenders, setup.runs, setup.work)
         wall, cpu, rss = (
-            (f"{before.median('wall'):.2f}", f"{before.median('cpu'):.2f}", before.peak_rss())
+            (
+                f"{before.median('wall'):.2f}",
+                f"{before.median('cpu'):.2f}",
+                f"{before.peak_rss():.1f}Mi",
+            )
             if before is not None
-            else ("-", "-", float("nan"))
+            else ("-", "-", "-")
         )
         print(
             f"{size:>5}MiB {wall:>8} {after.median('wall'):>8.2f}"
             f" {curl.median('wall'):>9.2f} {ratio(after, curl, 'wall'):>10.2f}"
             f" {cpu:>10} {after.median('cpu'):>6.2f}"
-            f" {rss:>8.1f}Mi {after.peak_rss():>5.1f}Mi",
+            f" {rss:>10} {after.peak_rss():>5.1f}Mi",
             flush=True,
         )
 
